@@ -228,6 +228,10 @@ type Update struct {
 	Generation int `json:"generation"`
 	// Now is the time of the latest event seen.
 	Now int64 `json:"now"`
+	// Wall is the wall-clock time of Now in Unix nanoseconds (0 when the
+	// trace carries no clock snapshot), so that a view on the same machine
+	// can measure how far behind the live run it is.
+	Wall int64 `json:"wall_ns"`
 	// Goroutines holds every goroutine that changed; FromSpan says from
 	// which span index its Spans replace the ones the view already has.
 	Goroutines []GoroutineDelta `json:"goroutines"`
