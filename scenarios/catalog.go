@@ -100,15 +100,30 @@ func (s *Scenario) Source() string {
 }
 
 // MarkedLines returns the line numbers (1-based) of the scenario's source
-// that end with the given marker, "// BUG" or "// FIX".
+// that carry the given marker, "// BUG" or "// FIX". A marker is a trailing
+// comment that either ends the line or is followed by a colon and a short
+// reason ("// BUG: nobody receives"), so that the reason can sit beside the
+// code it explains.
 func (s *Scenario) MarkedLines(marker string) []int {
 	var lines []int
 	for i, line := range strings.Split(s.Source(), "\n") {
-		if strings.HasSuffix(strings.TrimSpace(line), marker) {
+		if hasMarker(line, marker) {
 			lines = append(lines, i+1)
 		}
 	}
 	return lines
+}
+
+// hasMarker reports whether line carries marker as a comment of its own:
+// "// BUG" or "// BUG: why", but not "// BUGS" or a mention of the marker
+// inside a longer comment.
+func hasMarker(line, marker string) bool {
+	i := strings.LastIndex(line, marker)
+	if i < 0 {
+		return false
+	}
+	rest := line[i+len(marker):]
+	return rest == "" || strings.TrimSpace(rest) == "" || strings.HasPrefix(rest, ":")
 }
 
 // Variant returns the named variant. "fixed" is an alias for the scenario's
