@@ -6,17 +6,21 @@ import "github.com/concviz/concviz/tracer"
 // PROTOCOL.md describes the conversation; this comment lists the kinds.
 //
 // Client to server:
-//   - "run": start Scenario in Variant ("" means "broken"). A client has at
-//     most one run at a time; a new run cancels the previous one.
+//   - "run": start Scenario in Variant ("" means "broken"; "fixed" the
+//     default fixed variant); Hidden asks for hidden goroutines too. A
+//     client has at most one run at a time; a new run cancels the previous
+//     one.
 //   - "cancel": stop the current run; its child process is killed.
 //
 // Server to client (every message of a run carries its Run number):
 //   - "started": a run began (Scenario, Variant resolved to its real name).
 //   - "update": Update holds what changed in the timeline since the last
 //     update, sent as each trace generation arrives while the child runs.
-//   - "end": the run is over. Report is exactly what `viz run --json`
-//     prints; Timeline is the complete final timeline, which replaces what
-//     the updates built.
+//   - "end": the run is over; every started run ends with one. Report is
+//     exactly what `viz run --json` prints; Timeline is the complete final
+//     timeline, which replaces what the updates built. Error is set when
+//     the run was cancelled (then Cancelled is true too) or failed; Report
+//     and Timeline then hold what there is of it, or are absent.
 //   - "error": Error is a readable text (bad message, unknown scenario,
 //     internal failure). The connection stays open and usable.
 type Message struct {
@@ -24,12 +28,19 @@ type Message struct {
 
 	Scenario string `json:"scenario,omitempty"`
 	Variant  string `json:"variant,omitempty"`
+	// Hidden, in a run message, asks for the goroutines of the harness and
+	// the runtime too, which updates and the end timeline leave out by
+	// default.
+	Hidden bool `json:"hidden,omitempty"`
 
 	Run      int64            `json:"run,omitempty"`
 	Update   *tracer.Update   `json:"update,omitempty"`
 	Report   *tracer.Report   `json:"report,omitempty"`
 	Timeline *tracer.Timeline `json:"timeline,omitempty"`
 	Error    string           `json:"error,omitempty"`
+	// Cancelled, in an end message, says that the run was stopped by a
+	// cancel, a newer run or the server's shutdown rather than finishing.
+	Cancelled bool `json:"cancelled,omitempty"`
 }
 
 // The message types.

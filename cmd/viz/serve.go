@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/concviz/concviz/web"
+)
+
+// defaultAddr is loopback only: the server runs code, so no other machine
+// may reach it unless the user says so.
+const defaultAddr = "127.0.0.1:7070"
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--open] [--static DIR]", stderr)
+	addr := fs.String("addr", defaultAddr, "listen on `HOST:PORT`; port 0 picks a free port")
+	open := fs.Bool("open", false, "open the visualizer in the browser")
+	static := fs.String("static", "", "serve the UI's files from `DIR` instead of the built-in ones (for editing them)")
+	rest, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usagef("serve takes no arguments, got %q", rest[0])
+	}
+	host, _, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return usagef("serve: --addr %q: want HOST:PORT (for example %s)", *addr, defaultAddr)
+	}
+	if *static != "" {
+		if fi, err := os.Stat(*static); err != nil || !fi.IsDir() {
+			return usagef("serve: --static %q is not a directory", *static)
+		}
+	}
+	if !isLoopback(host) {
+		fmt.Fprintf(stderr, "viz: WARNING: listening on %q, which is not a loopback address.\n"+
+			"viz: WARNING: anyone who can reach this machine on that address can run code on it.\n", *addr)
+	}
+
+	// The browser opener is started once the server accepts connections
+	// and is waited for before returning, so that it is never orphaned.
+	var opener sync.WaitGroup
+	defer opener.Wait()
+	ready := func(url string) {
+		fmt.Fprintf(stdout, "viz: serving on %s\n", url)
+		if *open {
+			opener.Go(func() { openBrowser(ctx, url, stderr) })
+		}
+	}
+	opt := web.Options{
+		Static: *static,
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(stderr, "viz: "+strings.TrimPrefix(format, "web: ")+"\n", args...)
+		},
+	}
+	return web.ListenAndServe(ctx, *addr, opt, ready)
+}
+
+// isLoopback reports whether host, from --addr, reaches only this machine.
+// An empty host listens on every interface.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// openBrowser asks the desktop to open url. Failing is only a warning: the
+// printed address works just as well. Some openers return at once, others
+// stay until the browser exits; openBrowser waits for at most openWait, and
+// the goroutine that reaps the opener ends when the opener does.
+func openBrowser(ctx context.Context, url string, stderr io.Writer) {
+	var name string
+	var args []string
+	switch runtime.GOOS {
+	case "darwin":
+		name = "open"
+	case "windows":
+		name, args = "rundll32", []string{"url.dll,FileProtocolHandler"}
+	default:
+		name = "xdg-open"
+	}
+	cmd := exec.Command(name, append(args, url)...)
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(stderr, "viz: warning: could not open the browser: %v; open %s yourself\n", err, url)
+		return
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t := time.NewTimer(openWait)
+	defer t.Stop()
+	select {
+	case err := <-exited:
+		if err != nil {
+			fmt.Fprintf(stderr, "viz: warning: could not open the browser (%s: %v); open %s yourself\n", name, err, url)
+		}
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// openWait is how long a failure of the browser opener is waited for.
+const openWait = 5 * time.Second

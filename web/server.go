@@ -1,0 +1,240 @@
+// Package web is the visualizer's HTTP server: the embedded browser UI, a
+// small JSON API over the scenario catalog, and the /ws websocket that runs
+// scenarios and streams their timelines live.
+//
+// The server runs code on the machine it serves from, so it answers only to
+// the names of the address it listens on (loopback by default), checks the
+// Origin of every websocket, and sends headers that keep other sites from
+// framing or scripting its pages. PROTOCOL.md describes the websocket
+// conversation.
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/concviz/concviz/tracer"
+)
+
+// The browser UI, built by no step: the files are served as they are.
+//
+//go:embed static
+var embedded embed.FS
+
+// Options configure a Server. The zero value serves the embedded UI and runs
+// scenarios with tracer.Run.
+type Options struct {
+	// Static, if set, is a directory whose files are served instead of the
+	// embedded ones, so that the UI can be edited without rebuilding.
+	Static string
+	// Run runs one scenario variant; nil means tracer.Run. It is a seam for
+	// tests about the websocket itself, never a way to fake a scenario.
+	Run func(context.Context, tracer.RunOptions) (*tracer.Result, error)
+	// Logf, if set, receives the server's diagnostics; nil means log.Printf.
+	Logf func(format string, args ...any)
+	// Hosts are extra host names (without a port) that the server answers
+	// to besides localhost, 127.0.0.1, [::1] and the address a request
+	// arrived on. ListenAndServe adds the host of its address.
+	Hosts []string
+	// MaxSockets caps the open websockets; 0 means DefaultMaxSockets.
+	MaxSockets int
+}
+
+// DefaultMaxSockets is the default cap on open websockets. A learner has a
+// tab or two open; the cap keeps a runaway script from starting a child
+// process per socket until the machine gives up.
+const DefaultMaxSockets = 64
+
+// Server serves the UI, the API and the websocket. Its handlers are methods
+// on this one struct; the sessions it holds are ended by Close.
+type Server struct {
+	opt     Options
+	static  fs.FS
+	handler http.Handler
+	// sockets is a semaphore with one slot per open websocket.
+	sockets chan struct{}
+
+	// ctx is the parent of every session's context; cancel ends them all.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu sync.Mutex
+	// closed is set by Close; later websockets are refused.
+	closed bool
+	// wg counts the websocket sessions that have not ended.
+	wg sync.WaitGroup
+}
+
+// NewServer returns a server with the given options. It panics if
+// opt.Static names no directory, since that is a mistake of the caller;
+// cmdServe checks the flag first.
+func NewServer(opt Options) *Server {
+	if opt.Run == nil {
+		opt.Run = tracer.Run
+	}
+	if opt.Logf == nil {
+		opt.Logf = log.Printf
+	}
+	if opt.MaxSockets <= 0 {
+		opt.MaxSockets = DefaultMaxSockets
+	}
+	s := &Server{
+		opt:     opt,
+		sockets: make(chan struct{}, opt.MaxSockets),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if opt.Static != "" {
+		s.static = os.DirFS(opt.Static)
+	} else {
+		sub, err := fs.Sub(embedded, "static")
+		if err != nil {
+			panic(fmt.Sprintf("web: embedded static files: %v", err))
+		}
+		s.static = sub
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// routes builds the handler: the mux of every route, wrapped in the checks
+// that apply to all of them. Routes are listed here and nowhere else.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /", http.FileServerFS(s.static))
+	mux.HandleFunc("GET /api/scenarios", s.handleScenarios)
+	mux.HandleFunc("GET /api/scenarios/{id}/source", s.handleSource)
+	mux.HandleFunc("GET /api/states", s.handleStates)
+	mux.HandleFunc("/api/", s.handleAPINotFound)
+	mux.HandleFunc("GET /ws", s.handleWebsocket)
+
+	// Every route is a GET today; cross-origin protection stands guard so
+	// that any state-changing route added later is safe from cross-site
+	// forms and fetches without further thought. The websocket upgrade is a
+	// GET, which this check lets through: handleWebsocket checks Origin.
+	cop := http.NewCrossOriginProtection()
+	return s.checkHost(cop.Handler(mux))
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	return s.handler
+}
+
+// Close ends every open websocket, which cancels its run and kills its
+// child process, and waits until they are all gone. Websockets opened later
+// are refused; the rest of the handler keeps working.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	// Each session's writer sees its context end, sends a close message
+	// and cuts its connection; the session then cancels its run.
+	s.cancel()
+	s.wg.Wait()
+}
+
+// logf reports a diagnostic of the server.
+func (s *Server) logf(format string, args ...any) {
+	s.opt.Logf(format, args...)
+}
+
+// Timeouts of the HTTP server. Websockets are hijacked connections with
+// deadlines of their own (see session.go), so these apply to plain requests.
+const (
+	// readHeaderTimeout bounds how long a client may take to send its
+	// request headers, so that idle half-open connections do not pile up.
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout closes keep-alive connections that have been idle this
+	// long.
+	idleTimeout = 2 * time.Minute
+	// shutdownTimeout bounds the graceful shutdown of plain requests.
+	shutdownTimeout = 5 * time.Second
+)
+
+// ListenAndServe listens on addr, calls ready with the server's URL
+// (http://HOST:PORT/) once it accepts connections, and serves until ctx
+// ends; then it closes every websocket, kills their children and shuts the
+// HTTP server down. A port of 0 picks a free port. It returns nil after a
+// shutdown caused by ctx.
+func ListenAndServe(ctx context.Context, addr string, opt Options, ready func(url string)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if host != "" {
+		opt.Hosts = append(append([]string(nil), opt.Hosts...), host)
+	}
+	s := NewServer(opt)
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(logWriter{s.logf}, "", 0),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	if ready != nil {
+		ready(serverURL(host, ln.Addr()))
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-served:
+		// Serve only returns early on a failure of the listener.
+		s.Close()
+		return fmt.Errorf("serve on %s: %w", addr, err)
+	}
+	s.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = hs.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("shut down server on %s: %w", addr, err)
+	}
+	return nil
+}
+
+// serverURL is the URL to print for a server listening at a (the real
+// port) that was asked for host. The host as asked is kept, since it is a
+// name the server answers to; an empty or unspecified host is reachable on
+// loopback.
+func serverURL(host string, a net.Addr) string {
+	port := "0"
+	if ta, ok := a.(*net.TCPAddr); ok {
+		port = strconv.Itoa(ta.Port)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/"
+}
+
+// logWriter turns the HTTP server's error log into calls of Logf.
+type logWriter struct {
+	logf func(format string, args ...any)
+}
+
+func (w logWriter) Write(p []byte) (int, error) {
+	w.logf("%s", p)
+	return len(p), nil
+}
