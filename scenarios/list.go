@@ -8,6 +8,12 @@ var catalog = []*Scenario{
 	&raceCounter,
 	&leakUnreadResult,
 	&nilInterfaceError,
+	&deadlockBufferedFull,
+	&mapConcurrentWrites,
+	&waitgroupAddInGoroutine,
+	&resultsWithoutWaitgroup,
+	&cacheMapRace,
+	&onceLazyInit,
 }
 
 // Catalog returns every scenario, in display order. Callers must not modify
