@@ -14,6 +14,11 @@ var catalog = []*Scenario{
 	&resultsWithoutWaitgroup,
 	&cacheMapRace,
 	&onceLazyInit,
+	&contextIgnored,
+	&workerPool,
+	&workerPoolPanic,
+	&rateLimiter,
+	&fanOutFanIn,
 }
 
 // Catalog returns every scenario, in display order. Callers must not modify
