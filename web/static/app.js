@@ -1,0 +1,818 @@
+// The entry point of the page: fetches the catalog, keeps the view in the
+// URL, drives one websocket session with the server, builds the timeline
+// from its updates and wires the views (picker, timeline, code, report,
+// player) and the keyboard together.
+//
+// For tests and for the curious, window.concviz is a small read-only view of
+// the page's state; every property is a fresh copy:
+//
+//   runState          "idle", "running", "ended" or "error"
+//   scenario, variant the scenario id and the variant that ran (resolved)
+//   cursor            the cursor time in ns, or null
+//   view              {start, end}: the visible window in ns
+//   lanes             [{id, name, y, h, barY, barH, spans:[{x0, x1, state}]}]:
+//                     the lanes as last drawn, in CSS pixels of the canvas
+//   colors            {state: "#rrggbb"}: the palette the canvas uses
+//   highlightedLines  [{line, g}]: the code pane's "goroutine g is here" lines
+//   focusedLines      the lines of the finding being shown
+//   bugLines, fixLines the lines marked "// BUG" and "// FIX"
+//   findings          [{kind, summary, time_ns}] of the last report
+//   outcome           the last report's outcome, or ""
+//   error             the last error text, or ""
+//   updates           how many live updates the current run received
+//   lastLatencyMs     the latest live latency: from an event in the child
+//                     to the painted frame that shows it, in ms
+//   latencies         every live latency of the current run, in ms
+//   helpOpen          whether the shortcut list is open
+
+import {codeView} from './code.js';
+import {eventTimes, formatDuration, nextEvent, percentile, spanAt, userLine} from './layout.js';
+import {picker} from './picker.js';
+import {player} from './player.js';
+import {reportView} from './report.js';
+import {laneName, legend, timeline} from './timeline.js';
+
+// The goroutine identity colours, in the order lanes get them (style.css
+// --g-0 .. --g-6).
+const LANE_COLORS = 7;
+// How often, at most, the screen-reader summary speaks during a live run.
+const LIVE_SUMMARY_MS = 1500;
+// How long the cursor rests before the summary speaks its new position.
+const CURSOR_SUMMARY_MS = 400;
+// A live view this far behind the child says so.
+const BEHIND_MS = 500;
+// The keyboard shortcuts, as listed behind "?".
+const SHORTCUTS = [
+  [['r'], 'run the scenario again'],
+  [['f'], 'switch between broken and fixed, and run'],
+  [['Esc'], 'cancel the run, close this list'],
+  [['Space'], 'play / pause'],
+  [['←', '→'], 'previous / next event'],
+  [['Home', 'End'], 'start / end of the run'],
+  [['Shift', '←→'], 'pan'],
+  [['+', '−'], 'zoom in / out'],
+  [['0'], 'fit the whole run'],
+  [['↑', '↓'], 'choose a goroutine'],
+  [['j', 'k'], 'next / previous finding'],
+  [['[', ']'], 'slower / faster'],
+  [['h'], 'show / hide runtime goroutines (runs again)'],
+  [['?'], 'this list'],
+];
+
+main();
+
+async function main() {
+  // catalog is the scenario list from the server, in display order.
+  let catalog = [];
+  // states are the goroutine state names in the model's order, for the
+  // legend.
+  let states = [];
+  // scenario is the catalog entry on screen, or null.
+  let scenario = null;
+  // source is the scenario's source from the server.
+  let source = null;
+  // variant is the variant to run next ("broken", "fixed", "fixed-...").
+  let variant = 'broken';
+  // ranVariant is the variant of the run on screen, as the server named it.
+  let ranVariant = '';
+  // runState is "idle", "running", "ended" or "error".
+  let runState = 'idle';
+  // runID is the server's number for our current run; other runs' messages
+  // are late and ignored.
+  let runID = 0;
+  // unstarted counts the runs asked for whose "started" has not come; the
+  // "started" that brings it to zero is the one of our latest request.
+  let unstarted = 0;
+  // model is the run's timeline as the view knows it: updates patch it and
+  // the end replaces it.
+  let model = emptyModel();
+  // report is the diagnosis of the run on screen, or null.
+  let report = null;
+  // cursor is the time the code pane and the summary describe, or null.
+  let cursor = null;
+  // selected is the goroutine whose detail is shown, 0 for none.
+  let selected = 0;
+  // activeFinding is the index of the finding being shown, or -1.
+  let activeFinding = -1;
+  // showHidden includes the harness's and the runtime's goroutines.
+  let showHidden = false;
+  // colorOf gives each goroutine of the run a stable identity colour.
+  let colorOf = new Map();
+  // laneColors are the identity colours read from the stylesheet.
+  const laneColors = readLaneColors();
+  // latencies are the live latencies of the current run, in ms.
+  let latencies = [];
+  // updates counts the live updates of the current run.
+  let updates = 0;
+  // lastError is the text of the last error.
+  let lastError = '';
+  // pending is the URL's time and zoom, applied when the run it names ends.
+  let pending = null;
+  // events are the times the player steps between.
+  let events = [];
+  // summaryTimer and lastSummary pace the screen-reader summary.
+  let summaryTimer = 0;
+  let lastSummary = 0;
+  // urlTimer paces history.replaceState while the cursor moves.
+  let urlTimer = 0;
+
+  const $ = (id) => document.getElementById(id);
+  const statusEl = $('run-status');
+  const runButton = $('run-button');
+  const cancelButton = $('cancel-button');
+  const variantSwitch = $('variant-switch');
+  const help = $('help');
+  const live = $('live-summary');
+  const detail = $('goroutine-detail');
+  const emptyEl = $('timeline-empty');
+
+  const tl = timeline($('timeline-canvas'), {
+    scroll: $('timeline-scroll'),
+    tooltip: $('tooltip'),
+    onCursor: (t) => setCursor(t),
+    onSelect: (id) => selectGoroutine(id),
+    onView: () => saveURL(false),
+  });
+  const code = codeView($('code'), $('code-title'));
+  const rep = reportView($('report'), {onFinding: (i) => showFinding(i)});
+  const play = player($('player'), {
+    onSeek: (t) => setCursor(t),
+    onStep: (dir) => step(dir),
+    view: () => tl.view,
+  });
+  const ws = session(onMessage, onClose);
+
+  exposeState();
+  fillHelp();
+  wire();
+
+  try {
+    [catalog, states] = await Promise.all([getJSON('/api/scenarios'), getJSON('/api/states')]);
+  } catch (err) {
+    fail(`cannot load the scenarios: ${err.message}`);
+    return;
+  }
+  const pick = picker($('picker'), catalog, (id) => open(id, 'broken', true));
+  openFromURL(true);
+  window.addEventListener('popstate', () => openFromURL(false));
+
+  // ---- wiring ----
+
+  function wire() {
+    runButton.addEventListener('click', () => run());
+    cancelButton.addEventListener('click', () => cancel());
+    $('help-button').addEventListener('click', () => toggleHelp());
+    document.addEventListener('keydown', key);
+  }
+
+  function key(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const tag = e.target.tagName;
+    const typing = tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA';
+    if (help.open) return; // the dialog handles its own keys (Escape closes it)
+    if (typing && e.key !== 'Escape') return;
+    const onButton = tag === 'BUTTON' || tag === 'SUMMARY' || tag === 'A';
+    const onScroller = e.target.id === 'code' || e.target.id === 'picker' || e.target.closest?.('#report');
+    let handled = true;
+    switch (e.key) {
+      case '?': toggleHelp(); break;
+      case 'r': run(); break;
+      case 'f': toggleVariant(); break;
+      case 'Escape':
+        if (runState === 'running') cancel();
+        else if (selected) selectGoroutine(0);
+        else handled = false;
+        break;
+      case ' ':
+        if (onButton) handled = false;
+        else play.toggle();
+        break;
+      case 'ArrowLeft':
+      case 'ArrowRight': {
+        const dir = e.key === 'ArrowLeft' ? -1 : 1;
+        if (e.shiftKey) tl.panBy(0.2 * dir);
+        else step(dir);
+        break;
+      }
+      case 'ArrowUp':
+      case 'ArrowDown':
+        if (onScroller) handled = false;
+        else tl.selectNext(e.key === 'ArrowUp' ? -1 : 1);
+        break;
+      case 'Home': if (onScroller) handled = false; else setCursor(0); break;
+      case 'End': if (onScroller) handled = false; else setCursor(runEnd()); break;
+      case '+': case '=': tl.zoomBy(1 / 1.6); break;
+      case '-': case '_': tl.zoomBy(1.6); break;
+      case '0': tl.fit(); break;
+      case 'j': showFinding(nextFinding(1)); break;
+      case 'k': showFinding(nextFinding(-1)); break;
+      case '[': play.faster(-1); break;
+      case ']': play.faster(1); break;
+      case 'h': showHidden = !showHidden; run(); break;
+      default: handled = false;
+    }
+    if (handled) e.preventDefault();
+  }
+
+  // ---- the run ----
+
+  // open shows scenario id; when autorun, it runs variant at once.
+  async function open(id, v, push) {
+    const s = catalog.find((c) => c.id === id);
+    if (!s) {
+      fail(`unknown scenario "${id}"`);
+      return;
+    }
+    const changed = !scenario || scenario.id !== s.id;
+    scenario = s;
+    variant = v || 'broken';
+    if (changed) {
+      pick.select(s.id);
+      $('scenario-title').textContent = s.title;
+      $('scenario-statement').textContent = s.statement;
+      renderVariants();
+      source = null;
+      code.setSource(null);
+      try {
+        source = await getJSON(`/api/scenarios/${encodeURIComponent(s.id)}/source`);
+        if (scenario === s) code.setSource(source);
+      } catch (err) {
+        fail(`cannot load the source of ${s.id}: ${err.message}`);
+      }
+    }
+    renderVariants();
+    if (push) saveURL(true);
+    run();
+  }
+
+  function openFromURL(initial) {
+    const q = new URLSearchParams(location.search);
+    const id = q.get('scenario');
+    if (!id) {
+      if (initial) setStatus('idle', 'Pick a scenario');
+      return;
+    }
+    const t = q.get('t');
+    const zoom = q.get('zoom');
+    pending = {t: t != null ? Number(t) : null, zoom: parseZoom(zoom)};
+    open(id, q.get('variant') || 'broken', false);
+  }
+
+  function run() {
+    if (!scenario) return;
+    resetRun();
+    runState = 'running';
+    unstarted++;
+    setStatus('running', `Running ${scenario.id} (${variant})…`);
+    rep.running(scenario, variant);
+    runButton.disabled = false;
+    cancelButton.hidden = false;
+    emptyEl.textContent = 'Starting…';
+    emptyEl.hidden = false;
+    ws.send({type: 'run', scenario: scenario.id, variant, hidden: showHidden});
+  }
+
+  function cancel() {
+    if (runState !== 'running') return;
+    ws.send({type: 'cancel'});
+    setStatus('running', 'Cancelling…');
+  }
+
+  function toggleVariant() {
+    if (!scenario) return;
+    variant = isBroken(variant) ? scenario.default_fixed || 'fixed' : 'broken';
+    renderVariants();
+    saveURL(true);
+    run();
+  }
+
+  function resetRun() {
+    model = emptyModel();
+    report = null;
+    runID = 0;
+    cursor = null;
+    selected = 0;
+    activeFinding = -1;
+    colorOf = new Map();
+    latencies = [];
+    updates = 0;
+    lastError = '';
+    events = [];
+    ranVariant = '';
+    detail.hidden = true;
+    play.enable(false);
+    code.setFocus([]);
+    code.setPositions([]);
+    tl.select(0);
+    tl.setFinding(-1);
+    tl.setCursor(null);
+    tl.fit();
+    refresh();
+  }
+
+  function onMessage(msg) {
+    switch (msg.type) {
+      case 'started':
+        if (unstarted === 0 || --unstarted > 0) return;
+        runID = msg.run;
+        ranVariant = msg.variant || variant;
+        renderVariants();
+        break;
+      case 'update':
+        if (msg.run !== runID || runState !== 'running' || !msg.update) return;
+        applyUpdate(msg.update);
+        break;
+      case 'end':
+        if (msg.run !== runID || runState !== 'running') return;
+        if (msg.report || msg.timeline) finish(msg);
+        else fail(msg.error || 'the run ended without a result');
+        break;
+      case 'error':
+        // An error is not part of a run: it answers a request, most often
+        // a run that could not start.
+        if (unstarted > 0) unstarted--;
+        if (runState === 'running' && runID === 0) fail(msg.error || 'unknown error');
+        else lastError = msg.error || '';
+        break;
+    }
+  }
+
+  function onClose() {
+    if (runState === 'running') fail('the connection to the server was lost; press r to run again');
+  }
+
+  // applyUpdate patches the model with one generation's delta.
+  function applyUpdate(u) {
+    updates++;
+    for (let i = 0; i < (u.stacks || []).length; i++) model.stacks[u.stack_base + i] = u.stacks[i];
+    for (const d of u.goroutines || []) {
+      let g = model.byID.get(d.id);
+      if (!g) {
+        g = {id: d.id, name: d.name, parent: d.parent, created: d.created, hidden: !!d.hidden, spans: []};
+        model.byID.set(d.id, g);
+        model.goroutines.push(g);
+      }
+      g.name = d.name || g.name;
+      g.parent = d.parent;
+      g.created = d.created;
+      g.hidden = !!d.hidden;
+      g.spans.splice(d.from_span, g.spans.length - d.from_span, ...(d.spans || []));
+    }
+    model.links.push(...(u.links || []));
+    model.logs.push(...(u.logs || []));
+    model.now = Math.max(model.now, u.now || 0);
+    model.generations = u.generation;
+    cursor = model.now;
+    refresh();
+    const wall = u.wall_ns;
+    tl.whenDrawn(() => {
+      if (wall > 0 && runState === 'running') {
+        latencies.push((Date.now() * 1e6 - wall) / 1e6);
+        const last = latencies[latencies.length - 1];
+        const behind = last > BEHIND_MS ? ` — behind the program by ${formatDuration(last * 1e6)}` : '';
+        setStatus('running', `Running ${scenario.id} (${ranVariant})… ${formatDuration(model.now)}${behind}`);
+      }
+    });
+    speak(false);
+  }
+
+  // finish shows the end of a run: the full timeline replaces what the
+  // updates built.
+  function finish(msg) {
+    if (msg.timeline) model = fromTimeline(msg.timeline);
+    report = msg.report || null;
+    runState = 'ended';
+    cancelButton.hidden = true;
+    if (msg.error) lastError = msg.error;
+    if (report) {
+      rep.show(report, scenario);
+      const note = msg.cancelled ? ' (cancelled)' : '';
+      setStatus('ended', `${report.outcome}${note} · ${formatDuration(runEnd())}`);
+    } else {
+      rep.placeholder(msg.error ? `Error: ${msg.error}` : 'The run ended without a report.');
+      setStatus('ended', msg.cancelled ? 'Cancelled' : 'Ended');
+    }
+    events = eventTimes(model.goroutines.filter((g) => showHidden || !g.hidden), model.links, findings());
+    play.enable(true);
+    if (pending && pending.zoom) tl.setView(pending.zoom);
+    else tl.fit();
+    let t = runEnd();
+    if (pending && pending.t != null && Number.isFinite(pending.t)) t = pending.t;
+    else if (findings().length) t = findings()[0].time_ns;
+    pending = null;
+    refresh();
+    setCursor(t);
+    speak(true);
+  }
+
+  function fail(text) {
+    lastError = text;
+    runState = runState === 'running' || runState === 'idle' ? 'error' : runState;
+    cancelButton.hidden = true;
+    setStatus('error', text);
+    rep.placeholder(`Error: ${text}`);
+    emptyEl.textContent = text;
+    emptyEl.hidden = model.goroutines.length > 0;
+  }
+
+  // ---- the view ----
+
+  // refresh hands the model to the timeline and the code pane.
+  function refresh() {
+    const lanes = visibleGoroutines().map((g) => ({g, color: colorFor(g.id)}));
+    emptyEl.hidden = lanes.length > 0 || runState === 'idle' && !scenario;
+    if (lanes.length === 0 && runState === 'ended') {
+      emptyEl.textContent = 'No goroutines of the scenario were recorded.';
+      emptyEl.hidden = false;
+    }
+    tl.setData({
+      lanes,
+      links: model.links,
+      stacks: model.stacks,
+      findings: findings(),
+      now: model.now,
+      duration: model.duration,
+      live: runState === 'running',
+      scenarioFile: scenario ? scenario.file : '',
+    });
+    tl.setCursor(cursor);
+    showPositions();
+    play.setTime(cursor ?? 0, runEnd());
+    legend($('legend'), states, tl.colors, lanes, model.links.length > 0, findings().length > 0);
+    if (selected) renderDetail();
+  }
+
+  function setCursor(t) {
+    cursor = t;
+    tl.setCursor(t);
+    showPositions();
+    play.setTime(t, runEnd());
+    saveURL(false);
+    speak(false);
+  }
+
+  // showPositions highlights, in the code pane, the line each goroutine is
+  // at: the frame of its current span's stack that is in the scenario's file.
+  function showPositions() {
+    if (!scenario || cursor == null) {
+      code.setPositions([]);
+      return;
+    }
+    const list = [];
+    for (const g of visibleGoroutines()) {
+      const i = spanAt(g.spans, cursor, model.now);
+      if (i < 0) continue;
+      const s = g.spans[i];
+      if (s.state === 'done' || s.state === 'none') continue;
+      const line = userLine(model.stacks[s.stack], scenario.file);
+      if (line) list.push({line, id: g.id, color: colorFor(g.id), label: `G${g.id}`});
+    }
+    code.setPositions(list);
+  }
+
+  function step(dir) {
+    if (runState !== 'ended' || events.length === 0) return;
+    setCursor(nextEvent(events, cursor ?? 0, dir));
+  }
+
+  function showFinding(i) {
+    const fs = findings();
+    if (i < 0 || i >= fs.length) return;
+    activeFinding = i;
+    const f = fs[i];
+    tl.setFinding(i);
+    rep.setActive(i);
+    setCursor(f.time_ns);
+    const lines = (f.locations || [])
+      .concat((f.goroutines || []).map((g) => g.location))
+      .filter((l) => l && baseOf(l.file) === scenario.file)
+      .map((l) => l.line);
+    code.setFocus([...new Set(lines)]);
+    const v = tl.view;
+    if (f.time_ns < v.start || f.time_ns > v.end) tl.fit();
+  }
+
+  function nextFinding(dir) {
+    const n = findings().length;
+    if (n === 0) return -1;
+    if (activeFinding < 0) return dir > 0 ? 0 : n - 1;
+    return (activeFinding + dir + n) % n;
+  }
+
+  function selectGoroutine(id) {
+    selected = id;
+    tl.select(id);
+    if (!id) {
+      detail.hidden = true;
+      return;
+    }
+    renderDetail();
+  }
+
+  // renderDetail shows the selected goroutine's creation site and history.
+  function renderDetail() {
+    const g = model.byID.get(selected);
+    if (!g) {
+      detail.hidden = true;
+      return;
+    }
+    detail.textContent = '';
+    const h = document.createElement('h3');
+    const chip = document.createElement('span');
+    chip.className = 'swatch';
+    chip.style.cssText = `width:10px;height:10px;border-radius:3px;display:inline-block;background:${colorFor(g.id)}`;
+    h.append(chip, `${laneName(g)} · G${g.id}`);
+    const close = document.createElement('button');
+    close.type = 'button';
+    close.className = 'close';
+    close.textContent = '×';
+    close.setAttribute('aria-label', 'Close the goroutine detail (Escape)');
+    close.addEventListener('click', () => selectGoroutine(0));
+    h.append(close);
+    detail.append(h);
+    const made = model.stacks[g.created];
+    const site = made && made.frames && made.frames.length ? made.frames[made.user >= 0 ? made.user : 0] : null;
+    const p = document.createElement('p');
+    p.style.margin = '0';
+    const parent = g.parent ? `G${g.parent}` : 'an unknown goroutine';
+    p.textContent = site
+      ? `Created by ${parent} at ${site.func} (${baseOf(site.file)}:${site.line})${site.source ? `: ${site.source.trim()}` : ''}`
+      : `Created by ${parent}; the creation site is not in the trace.`;
+    detail.append(p);
+    const ol = document.createElement('ol');
+    ol.setAttribute('aria-label', 'History');
+    const now = runState === 'running' ? model.now : runEnd();
+    for (const s of g.spans.slice(0, 300)) {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      const end = s.end < 0 ? now : s.end;
+      const line = scenario ? userLine(model.stacks[s.stack], scenario.file) : 0;
+      b.textContent = `${formatDuration(s.start)}  ${s.state}${s.reason ? ` (${s.reason})` : ''}  ${s.state === 'done' ? '' : formatDuration(end - s.start)}${line ? `  line ${line}` : ''}`;
+      b.addEventListener('click', () => setCursor(s.start));
+      li.append(b);
+      ol.append(li);
+    }
+    if (g.spans.length > 300) {
+      const li = document.createElement('li');
+      li.textContent = `… ${g.spans.length - 300} more`;
+      ol.append(li);
+    }
+    detail.append(ol);
+    detail.hidden = false;
+  }
+
+  function renderVariants() {
+    variantSwitch.textContent = '';
+    if (!scenario) return;
+    const fixedName = scenario.default_fixed || 'fixed';
+    const shown = ranVariant || variant;
+    for (const v of scenario.variants) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.setAttribute('role', 'radio');
+      b.dataset.variant = v.name;
+      const on = v.name === shown || (shown === 'fixed' && v.name === fixedName);
+      b.setAttribute('aria-checked', String(on));
+      b.textContent = v.name === 'broken' ? 'Broken' : v.name === 'fixed' ? 'Fixed' : `Fixed (${v.name.replace(/^fixed-/, '')})`;
+      b.title = `Run the ${v.name} variant (expects ${v.expect}); f switches`;
+      b.addEventListener('click', () => {
+        variant = v.name;
+        ranVariant = '';
+        renderVariants();
+        saveURL(true);
+        run();
+      });
+      variantSwitch.append(b);
+    }
+  }
+
+  function setStatus(state, text) {
+    statusEl.dataset.state = state;
+    statusEl.textContent = text;
+  }
+
+  // speak updates the screen-reader summary: at once when forced, else
+  // paced so that a live run or a moving cursor does not flood it.
+  function speak(force) {
+    clearTimeout(summaryTimer);
+    const wait = force ? 0 : runState === 'running'
+      ? Math.max(0, LIVE_SUMMARY_MS - (performance.now() - lastSummary)) : CURSOR_SUMMARY_MS;
+    summaryTimer = setTimeout(() => {
+      lastSummary = performance.now();
+      live.textContent = summary();
+    }, wait);
+  }
+
+  function summary() {
+    if (!scenario) return '';
+    const parts = [];
+    const head = runState === 'ended' && report
+      ? `${scenario.id} ${report.variant}: ${report.outcome}.`
+      : `${scenario.id}: ${runState}.`;
+    parts.push(head);
+    if (cursor != null) {
+      const gs = [];
+      for (const g of visibleGoroutines()) {
+        const i = spanAt(g.spans, cursor, model.now);
+        if (i < 0) continue;
+        const s = g.spans[i];
+        const line = userLine(model.stacks[s.stack], scenario.file);
+        gs.push(`G${g.id} ${laneName(g)} ${s.state}${s.reason ? ` on ${s.reason}` : ''}${line ? ` at line ${line}` : ''}`);
+      }
+      parts.push(`At ${formatDuration(cursor)}: ${gs.length ? gs.join('; ') : 'no goroutines'}.`);
+    }
+    return parts.join(' ');
+  }
+
+  function toggleHelp() {
+    if (help.open) help.close();
+    else help.showModal();
+  }
+
+  function fillHelp() {
+    const dl = $('help-keys');
+    for (const [keys, what] of SHORTCUTS) {
+      const dt = document.createElement('dt');
+      for (const k of keys) {
+        const kbd = document.createElement('kbd');
+        kbd.textContent = k;
+        dt.append(kbd);
+      }
+      const dd = document.createElement('dd');
+      dd.textContent = what;
+      dl.append(dt, dd);
+    }
+  }
+
+  // saveURL keeps the view in the address: scenario and variant as a new
+  // history entry (push), time and zoom by replacing the current one.
+  function saveURL(push) {
+    if (!scenario) return;
+    const q = new URLSearchParams();
+    q.set('scenario', scenario.id);
+    q.set('variant', variant);
+    if (!push && runState === 'ended') {
+      if (cursor != null) q.set('t', String(Math.round(cursor)));
+      const v = tl.view;
+      if (v.start > 0 || v.end < runEnd()) q.set('zoom', `${Math.round(v.start)}-${Math.round(v.end)}`);
+    }
+    const url = `${location.pathname}?${q}`;
+    clearTimeout(urlTimer);
+    if (push) {
+      if (url !== location.pathname + location.search) history.pushState(null, '', url);
+      return;
+    }
+    urlTimer = setTimeout(() => history.replaceState(null, '', url), 150);
+  }
+
+  // ---- helpers ----
+
+  function visibleGoroutines() {
+    return model.goroutines.filter((g) => showHidden || !g.hidden).sort((a, b) => a.id - b.id);
+  }
+
+  function colorFor(id) {
+    if (!colorOf.has(id)) colorOf.set(id, laneColors[colorOf.size % LANE_COLORS]);
+    return colorOf.get(id);
+  }
+
+  function findings() {
+    return report && report.findings ? report.findings : [];
+  }
+
+  function runEnd() {
+    return Math.max(model.duration, model.now);
+  }
+
+  function exposeState() {
+    const state = {
+      get runState() { return runState; },
+      get scenario() { return scenario ? scenario.id : ''; },
+      get variant() { return ranVariant || variant; },
+      get cursor() { return cursor; },
+      get view() { return tl.view; },
+      get lanes() {
+        const byID = model.byID;
+        return tl.geometry.lanes.map((l) => ({
+          id: l.id, name: byID.get(l.id)?.name || '', y: l.y, h: l.h, barY: l.barY, barH: l.barH,
+          spans: l.rects.map((r) => ({x0: r.x0, x1: r.x1, state: r.state})),
+        }));
+      },
+      get colors() { return tl.colors; },
+      get highlightedLines() { return code.highlighted; },
+      get focusedLines() { return code.focused; },
+      get bugLines() { return markedLines('bug'); },
+      get fixLines() { return markedLines('fix'); },
+      get findings() { return findings().map((f) => ({kind: f.kind, summary: f.summary, time_ns: f.time_ns})); },
+      get outcome() { return report ? report.outcome : ''; },
+      get error() { return lastError; },
+      get updates() { return updates; },
+      get lastLatencyMs() { return latencies.length ? latencies[latencies.length - 1] : null; },
+      get latencies() { return [...latencies]; },
+      get latencyP50() { return percentile(latencies, 50); },
+      get latencyP95() { return percentile(latencies, 95); },
+      get helpOpen() { return help.open; },
+    };
+    Object.defineProperty(window, 'concviz', {value: Object.freeze(state), writable: false});
+  }
+
+  function markedLines(kind) {
+    return [...document.querySelectorAll(`#code .ln.${kind}`)].map((r) => Number(r.dataset.line));
+  }
+}
+
+// session is the page's one websocket: it connects on first use, queues
+// messages until the socket is open, and reconnects on the next send after
+// a loss.
+function session(onMessage, onClose) {
+  // sock is the current websocket, or null.
+  let sock = null;
+  // queue holds messages sent before the socket opened.
+  let queue = [];
+
+  return {send};
+
+  function send(msg) {
+    if (sock && sock.readyState === WebSocket.OPEN) {
+      sock.send(JSON.stringify(msg));
+      return;
+    }
+    queue.push(msg);
+    if (!sock || sock.readyState > WebSocket.OPEN) connect();
+  }
+
+  function connect() {
+    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    sock = new WebSocket(`${proto}//${location.host}/ws`);
+    sock.addEventListener('open', () => {
+      const q = queue;
+      queue = [];
+      for (const m of q) sock.send(JSON.stringify(m));
+    });
+    sock.addEventListener('message', (e) => {
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch {
+        return;
+      }
+      onMessage(msg);
+    });
+    sock.addEventListener('close', () => {
+      sock = null;
+      onClose();
+    });
+  }
+}
+
+function emptyModel() {
+  return {goroutines: [], byID: new Map(), links: [], stacks: [], logs: [], now: 0, duration: 0, generations: 0};
+}
+
+// fromTimeline turns the server's final Timeline into the model.
+function fromTimeline(t) {
+  const m = emptyModel();
+  for (const g of t.goroutines || []) {
+    const copy = {id: g.id, name: g.name, parent: g.parent, created: g.created, hidden: !!g.hidden, spans: g.spans || []};
+    m.goroutines.push(copy);
+    m.byID.set(g.id, copy);
+  }
+  m.links = t.links || [];
+  m.stacks = t.stacks || [];
+  m.logs = t.logs || [];
+  m.duration = t.duration_ns || 0;
+  m.now = m.duration;
+  m.generations = t.generations || 0;
+  return m;
+}
+
+async function getJSON(url) {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`${url}: ${r.status} ${r.statusText}`);
+  return r.json();
+}
+
+function parseZoom(s) {
+  if (!s) return null;
+  const m = /^(\d+)-(\d+)$/.exec(s);
+  if (!m) return null;
+  const start = Number(m[1]);
+  const end = Number(m[2]);
+  return end > start ? {start, end} : null;
+}
+
+function isBroken(v) {
+  return !v || v === 'broken';
+}
+
+function baseOf(file) {
+  return (file || '').split('/').pop();
+}
+
+function readLaneColors() {
+  const cs = getComputedStyle(document.documentElement);
+  const out = [];
+  for (let i = 0; i < LANE_COLORS; i++) out.push(cs.getPropertyValue(`--g-${i}`).trim());
+  return out;
+}
