@@ -11,9 +11,9 @@ import (
 
 func main() {
 	x := 0
-	go func() {
+	go func() { // LINE:go-write
 		x = 1 // LINE:write
-	}() // LINE:go-write
+	}()
 	time.Sleep(50 * time.Millisecond)
 	fmt.Println(x) // LINE:read
 }

@@ -23,7 +23,7 @@ func main() {
 	<-done
 
 	var flag bool
-	go func() {
+	go func() { // LINE:go-flag
 		flag = true // LINE:flag-write
 	}()
 	time.Sleep(50 * time.Millisecond)

@@ -1,0 +1,6 @@
+//go:build race
+
+package tracer
+
+// raceEnabled says this binary is built with the race detector.
+const raceEnabled = true

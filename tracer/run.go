@@ -1,0 +1,342 @@
+package tracer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/exp/trace"
+
+	"github.com/concviz/concviz/scenarios"
+)
+
+// DefaultTimeout bounds a run whose options set none.
+const DefaultTimeout = 10 * time.Second
+
+// TracePeriod is the length of a trace generation in the child. The trace
+// reaches the reader one generation at a time, so this is about the delay
+// with which a live view follows the child (measured: p50 25 ms at 50 ms).
+const TracePeriod = 50 * time.Millisecond
+
+// outputCap bounds what is kept of the child's stdout and of its stderr.
+const outputCap = 1 << 20
+
+// RunOptions says what to run and how to follow it.
+type RunOptions struct {
+	Scenario string
+	// Variant is "broken" (the default), "fixed" (the default fixed
+	// variant) or a variant's name.
+	Variant string
+	// Timeout bounds the run; 0 means DefaultTimeout. When it expires the
+	// child's whole process group is killed.
+	Timeout time.Duration
+	// OnUpdate, if set, receives what changed in the timeline once per
+	// trace generation while the child runs, on the goroutine reading the
+	// trace. It must not block for long: the child's trace pipe fills.
+	OnUpdate func(*Update)
+	// TraceOut, if set, receives a copy of the raw trace.
+	TraceOut io.Writer
+}
+
+// Result is what a run produced.
+type Result struct {
+	Report   *Report
+	Timeline *Timeline
+}
+
+// Run runs one variant of a scenario in a child process and diagnoses it.
+// An unknown scenario gives an error that errors.As to
+// *scenarios.UnknownError. A cancelled ctx kills the child and returns the
+// context's error with the partial result.
+func Run(ctx context.Context, opt RunOptions) (*Result, error) {
+	s, err := scenarios.Lookup(opt.Scenario)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.Variant(opt.Variant)
+	if err != nil {
+		return nil, err
+	}
+	timeout := opt.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	var warnings []string
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("run %s: find own executable: %w", s.ID, err)
+	}
+	if s.Race {
+		raceExe, err := raceChild()
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("race detector unavailable, so races cannot be reported: %v", err))
+		} else {
+			exe = raceExe
+		}
+	}
+
+	c := &child{
+		exe:      exe,
+		env:      []string{envChild + "=" + s.ID + "/" + v.Name},
+		onUpdate: opt.OnUpdate,
+		traceOut: opt.TraceOut,
+	}
+	out, runErr := c.run(ctx, timeout)
+	if out == nil {
+		return nil, fmt.Errorf("run %s %s: %w", s.ID, v.Name, runErr)
+	}
+	out.warnings = append(warnings, out.warnings...)
+	rep := diagnose(s, v, out)
+	res := &Result{Report: rep, Timeline: out.timeline}
+	if runErr != nil {
+		return res, fmt.Errorf("run %s %s: %w", s.ID, v.Name, runErr)
+	}
+	return res, nil
+}
+
+// child is one child process run.
+type child struct {
+	exe      string
+	env      []string
+	onUpdate func(*Update)
+	traceOut io.Writer
+}
+
+// childOutput is everything a finished child left behind.
+type childOutput struct {
+	timeline *Timeline
+	report   *childReport // nil when the child died before reporting
+	stdout   string
+	stderr   string
+	exitCode int
+	timedOut bool
+	elapsed  time.Duration
+	warnings []string
+}
+
+// run starts the child, follows its trace and waits for it and every
+// process it started. It returns a nil output only when the child could not
+// be started at all.
+func (c *child) run(ctx context.Context, timeout time.Duration) (*childOutput, error) {
+	traceR, traceW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("trace pipe: %w", err)
+	}
+	reportR, reportW, err := os.Pipe()
+	if err != nil {
+		closeAll(traceR, traceW)
+		return nil, fmt.Errorf("report pipe: %w", err)
+	}
+	stdoutR, stdoutW, err := os.Pipe()
+	if err != nil {
+		closeAll(traceR, traceW, reportR, reportW)
+		return nil, fmt.Errorf("stdout pipe: %w", err)
+	}
+	stderrR, stderrW, err := os.Pipe()
+	if err != nil {
+		closeAll(traceR, traceW, reportR, reportW, stdoutR, stdoutW)
+		return nil, fmt.Errorf("stderr pipe: %w", err)
+	}
+
+	cmd := exec.Command(c.exe)
+	cmd.Env = append(os.Environ(), c.env...)
+	cmd.Env = append(cmd.Env,
+		fmt.Sprintf("GODEBUG=traceadvanceperiod=%d,tracebacklabels=1", TracePeriod.Nanoseconds()),
+		"GOTRACEBACK=all",
+		"GORACE=halt_on_error=0",
+	)
+	// The child's pipes are plain files, so exec starts no copying
+	// goroutines and Wait returns as soon as the child exits, even if a
+	// grandchild still holds a descriptor; the group kill below ends it.
+	cmd.ExtraFiles = []*os.File{traceW, reportW}
+	cmd.Stdout, cmd.Stderr = stdoutW, stderrW
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// A process group of its own, so that one kill ends the child and
+		// everything it started.
+		Setpgid: true,
+		// If viz itself dies, the kernel kills the child.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	start := time.Now()
+	err = cmd.Start()
+	closeAll(traceW, reportW, stdoutW, stderrW)
+	if err != nil {
+		closeAll(traceR, reportR, stdoutR, stderrR)
+		return nil, fmt.Errorf("start child: %w", err)
+	}
+	pgid := cmd.Process.Pid
+
+	var wg sync.WaitGroup
+	var stdout, stderr capBuffer
+	var reportBytes []byte
+	var tl *Timeline
+	wg.Add(4)
+	go func() { defer wg.Done(); copyCapped(&stdout, stdoutR) }()
+	go func() { defer wg.Done(); copyCapped(&stderr, stderrR) }()
+	go func() {
+		defer wg.Done()
+		reportBytes, _ = io.ReadAll(io.LimitReader(reportR, 16<<20))
+		io.Copy(io.Discard, reportR)
+	}()
+	go func() { defer wg.Done(); tl = c.readTrace(traceR) }()
+
+	waitDone := make(chan error, 1)
+	go func() { waitDone <- cmd.Wait() }()
+
+	out := &childOutput{}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var waitErr, runErr error
+	select {
+	case waitErr = <-waitDone:
+	case <-timer.C:
+		out.timedOut = true
+		killGroup(pgid)
+		waitErr = <-waitDone
+	case <-ctx.Done():
+		runErr = ctx.Err()
+		killGroup(pgid)
+		waitErr = <-waitDone
+	}
+	// The child is gone; whatever it started goes with its group, which
+	// also closes the last copies of the pipes so the readers finish.
+	killGroup(pgid)
+	wg.Wait()
+	closeAll(traceR, reportR, stdoutR, stderrR)
+	out.elapsed = time.Since(start)
+
+	out.timeline = tl
+	out.stdout, out.stderr = stdout.String(), stderr.String()
+	out.exitCode = cmd.ProcessState.ExitCode()
+	var ee *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &ee) {
+		out.warnings = append(out.warnings, fmt.Sprintf("waiting for the child: %v", waitErr))
+	}
+	if len(bytes.TrimSpace(reportBytes)) > 0 {
+		var r childReport
+		if err := json.Unmarshal(reportBytes, &r); err != nil {
+			out.warnings = append(out.warnings, fmt.Sprintf("the child's report is unreadable: %v", err))
+		} else {
+			out.report = &r
+		}
+	}
+	if stdout.truncated {
+		out.warnings = append(out.warnings, fmt.Sprintf("the scenario's output was cut at %d bytes", outputCap))
+	}
+	if stderr.truncated {
+		out.warnings = append(out.warnings, fmt.Sprintf("the scenario's error output was cut at %d bytes", outputCap))
+	}
+	return out, runErr
+}
+
+// readTrace follows the child's trace to its end and builds the timeline,
+// handing out an update whenever the reader has delivered every event it
+// could and is about to wait for the next generation.
+func (c *child) readTrace(r io.Reader) *Timeline {
+	b := NewBuilder(true)
+	src := io.Reader(r)
+	if c.traceOut != nil {
+		src = io.TeeReader(src, c.traceOut)
+	}
+	if c.onUpdate != nil {
+		src = &flushingReader{r: src, flush: func() {
+			if b.Dirty() {
+				c.onUpdate(b.Flush())
+			}
+		}}
+	}
+	tr, err := trace.NewReader(src)
+	for err == nil {
+		var ev trace.Event
+		ev, err = tr.ReadEvent()
+		if err == nil {
+			b.Event(&ev)
+		}
+	}
+	// Drain the pipe so a child still writing never blocks on it.
+	io.Copy(io.Discard, r)
+	switch {
+	case !b.started:
+		b.tl.Truncated = true
+		b.tl.Warnings = append(b.tl.Warnings, "the child produced no trace")
+	case err != io.EOF:
+		b.Truncate(err)
+	}
+	tl := b.Finish()
+	if c.onUpdate != nil && b.Dirty() {
+		c.onUpdate(b.Flush())
+	}
+	return tl
+}
+
+// flushingReader calls flush before each read from the pipe. The trace
+// reader asks for more bytes only when it has handed out every event it
+// could decode, which makes this the moment to publish an update.
+type flushingReader struct {
+	r     io.Reader
+	flush func()
+}
+
+func (f *flushingReader) Read(p []byte) (int, error) {
+	f.flush()
+	return f.r.Read(p)
+}
+
+// killGroup kills a process group; a group already gone is fine.
+func killGroup(pgid int) {
+	if pgid > 0 {
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+}
+
+func closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+// capBuffer keeps the first outputCap bytes written to it.
+type capBuffer struct {
+	buf       bytes.Buffer
+	truncated bool
+}
+
+func (c *capBuffer) String() string {
+	if c.truncated {
+		return c.buf.String() + "\n[... output cut by concviz ...]\n"
+	}
+	return c.buf.String()
+}
+
+// copyCapped reads r to its end, keeping what fits.
+func copyCapped(c *capBuffer, r io.Reader) {
+	chunk := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(chunk)
+		if n > 0 {
+			room := outputCap - c.buf.Len()
+			if n > room {
+				n = max(room, 0)
+				c.truncated = true
+			}
+			c.buf.Write(chunk[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// trimOutput shortens text for a report field.
+func trimOutput(s string) string {
+	return strings.TrimRight(s, "\n")
+}
