@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/concviz/concviz/scenarios"
 	"github.com/concviz/concviz/tracer"
@@ -102,25 +101,11 @@ func (s *Server) handleStates(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, tracer.StateNames())
 }
 
-// handleAPINotFound answers every other /api/ path, and a wrong method on a
-// known one, with a JSON error rather than the file server's text.
+// handleAPINotFound answers every other /api/ path with a JSON error rather
+// than the file server's text. (A method other than GET on an API path gets
+// the mux's 405.)
 func (s *Server) handleAPINotFound(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead && isAPIRoute(r.URL.Path) {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeJSON(w, http.StatusMethodNotAllowed, apiError{Error: "method " + r.Method + " not allowed on " + r.URL.Path})
-		return
-	}
 	writeJSON(w, http.StatusNotFound, apiError{Error: "no such API route: " + r.URL.Path})
-}
-
-// isAPIRoute reports whether path is one of the GET routes of the API.
-func isAPIRoute(path string) bool {
-	if path == "/api/scenarios" || path == "/api/states" {
-		return true
-	}
-	id, ok := strings.CutPrefix(path, "/api/scenarios/")
-	id, ok2 := strings.CutSuffix(id, "/source")
-	return ok && ok2 && id != "" && !strings.Contains(id, "/")
 }
 
 // writeJSON writes v as the JSON body of a response with the given status.

@@ -18,9 +18,9 @@ import "github.com/concviz/concviz/tracer"
 //     update, sent as each trace generation arrives while the child runs.
 //   - "end": the run is over; every started run ends with one. Report is
 //     exactly what `viz run --json` prints; Timeline is the complete final
-//     timeline, which replaces what the updates built. Error is set when
-//     the run was cancelled (then Cancelled is true too) or failed; Report
-//     and Timeline then hold what there is of it, or are absent.
+//     timeline, which replaces what the updates built. Cancelled says the
+//     run was stopped; Error is set when it was cut short or failed, and
+//     Report and Timeline then hold what there is of it, or are absent.
 //   - "error": Error is a readable text (bad message, unknown scenario,
 //     internal failure). The connection stays open and usable.
 type Message struct {

@@ -114,7 +114,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/scenarios", s.handleScenarios)
 	mux.HandleFunc("GET /api/scenarios/{id}/source", s.handleSource)
 	mux.HandleFunc("GET /api/states", s.handleStates)
-	mux.HandleFunc("/api/", s.handleAPINotFound)
+	mux.HandleFunc("GET /api/", s.handleAPINotFound)
 	mux.HandleFunc("GET /ws", s.handleWebsocket)
 
 	// Every route is a GET today; cross-origin protection stands guard so

@@ -196,7 +196,7 @@ func (ss *session) reader() {
 				// The library has sent the close message (1009); give
 				// the client a moment to read it.
 				ss.linger()
-			} else if websocket.IsUnexpectedCloseError(err, websocket.CloseGoingAway, websocket.CloseNormalClosure, websocket.CloseNoStatusReceived) && ss.ctx.Err() == nil {
+			} else if websocket.IsUnexpectedCloseError(err, websocket.CloseGoingAway, websocket.CloseNormalClosure, websocket.CloseNoStatusReceived, websocket.CloseAbnormalClosure) && ss.ctx.Err() == nil {
 				ss.srv.logf("web: websocket read: %v", err)
 			}
 			return
@@ -247,12 +247,15 @@ func (ss *session) handle(m Message) {
 	case MsgCancel:
 		ss.mu.Lock()
 		cur := ss.current
+		if cur != nil {
+			// Under the lock, so that the run either sees the cancel in
+			// its end message or has already ended (see finish).
+			cur.cancel()
+		}
 		ss.mu.Unlock()
 		if cur == nil {
 			ss.sendError(0, "cancel: no run in progress")
-			return
 		}
-		cur.cancel()
 	case "":
 		ss.sendError(0, `message has no "type"; want "run" or "cancel"`)
 	default:
@@ -282,21 +285,17 @@ func (ss *session) start(scenario, variant string, hidden bool) {
 			<-prev.done
 		}
 		ss.execute(ctx, r, scenario, variant)
-		ss.mu.Lock()
-		if ss.current == r {
-			ss.current = nil
-		}
-		ss.mu.Unlock()
 	}()
 }
 
 // execute runs one variant and streams it: started, updates, end.
 func (ss *session) execute(ctx context.Context, r *run, scenario, variant string) {
 	ss.enqueue(Message{Type: MsgStarted, Run: r.id, Scenario: scenario, Variant: variant})
+	end := Message{Type: MsgEnd, Run: r.id, Scenario: scenario, Variant: variant}
 	if ctx.Err() != nil {
 		// Superseded or closed before the child started: do not start it.
-		ss.enqueue(Message{Type: MsgEnd, Run: r.id, Scenario: scenario, Variant: variant,
-			Error: fmt.Sprintf("run %d cancelled before it started", r.id), Cancelled: true})
+		end.Error = fmt.Sprintf("run %d cancelled before it started", r.id)
+		ss.finish(ctx, r, end)
 		return
 	}
 	res, err := ss.srv.opt.Run(ctx, tracer.RunOptions{
@@ -304,7 +303,6 @@ func (ss *session) execute(ctx context.Context, r *run, scenario, variant string
 		Variant:  variant,
 		OnUpdate: func(u *tracer.Update) { ss.update(r, u) },
 	})
-	end := Message{Type: MsgEnd, Run: r.id, Scenario: scenario, Variant: variant}
 	if res != nil {
 		end.Report = res.Report
 		end.Timeline = res.Timeline
@@ -315,12 +313,24 @@ func (ss *session) execute(ctx context.Context, r *run, scenario, variant string
 	switch {
 	case err != nil && ctx.Err() != nil:
 		end.Error = fmt.Sprintf("run %d cancelled: %v", r.id, err)
-		end.Cancelled = true
 	case err != nil:
 		end.Error = fmt.Sprintf("run %d failed: %v", r.id, err)
 		ss.srv.logf("web: run %s/%s: %v", scenario, variant, err)
 	}
-	ss.enqueue(end)
+	ss.finish(ctx, r, end)
+}
+
+// finish queues the end message of run r and makes it no longer current,
+// in one step: a cancel handled before it marks the end cancelled, and a
+// cancel handled after it finds no run in progress.
+func (ss *session) finish(ctx context.Context, r *run, end Message) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.current == r {
+		ss.current = nil
+	}
+	end.Cancelled = ctx.Err() != nil
+	ss.push(&outgoing{msg: end}, false)
 }
 
 // update queues one update of run r, merged into the queued one if the
