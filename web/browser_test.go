@@ -1,0 +1,518 @@
+package web
+
+// The browser tests: the real page, served by the real server, running real
+// scenarios in child processes, driven in Debian's chromium by chromedp.
+// They check what a learner sees (lanes drawn in the right colour, the
+// blocking lines highlighted, the diagnosis) through the page's read-only
+// window.concviz state and the canvas's own pixels.
+//
+// The screenshot of the README is regenerated with
+//
+//	go test ./web -run TestScreenshot -screenshot
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+var screenshot = flag.Bool("screenshot", false, "write docs/screenshot.png from a real run (TestScreenshot)")
+
+// chromiumPath is where Debian's chromium package installs the browser;
+// CI installs it there.
+const chromiumPath = "/usr/bin/chromium"
+
+// runTimeout bounds one scenario run as the page sees it: a child start, its
+// run, and the drawing of the end. The tracer's own limit is 10 s.
+const runTimeout = 45 * time.Second
+
+// browser is one headless chromium talking to one real server. Its
+// methods take the test (or subtest) that uses them, for its failures.
+type browser struct {
+	ctx  context.Context // the browser's first tab
+	base string          // the server's URL, ending in "/"
+
+	mu         sync.Mutex
+	exceptions []string // uncaught exceptions of any tab
+}
+
+// newBrowser starts the server on 127.0.0.1:0 and a headless chromium with
+// a fresh profile; both are stopped when the test ends. It skips the test
+// only where no chromium is installed.
+func newBrowser(t *testing.T, width, height int) *browser {
+	t.Helper()
+	path := chromiumPath
+	if _, err := os.Stat(path); err != nil {
+		p, lerr := exec.LookPath("chromium")
+		if lerr != nil {
+			t.Skipf("no browser: %s is missing and chromium is not on PATH (CI installs it with apt-get install chromium)", chromiumPath)
+		}
+		path = p
+	}
+
+	srv := NewServer(Options{Logf: t.Logf})
+	ts := httptest.NewServer(srv.Handler())
+	// Cleanups run last-in first-out: the browser closes, then the
+	// sessions end (killing any child), then the listener.
+	t.Cleanup(ts.Close)
+	t.Cleanup(srv.Close)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(width, height),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	b := &browser{base: ts.URL + "/"}
+	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
+	t.Cleanup(func() {
+		cancelTab()
+		cancelAlloc()
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for _, e := range b.exceptions {
+			t.Errorf("uncaught exception in the page: %s", e)
+		}
+	})
+	if _, err := chromedp.Run(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	b.ctx = ctx
+	return b
+}
+
+// listen records the page's uncaught exceptions: a page that throws fails
+// the test even when the state it reaches looks right.
+func (b *browser) listen(ev any) {
+	if e, ok := ev.(*runtime.EventExceptionThrown); ok {
+		text := e.ExceptionDetails.Text
+		if e.ExceptionDetails.Exception != nil && e.ExceptionDetails.Exception.Description != "" {
+			text = e.ExceptionDetails.Exception.Description
+		}
+		b.mu.Lock()
+		b.exceptions = append(b.exceptions, text)
+		b.mu.Unlock()
+	}
+}
+
+// open navigates to the page with the given query ("" for none).
+func (b *browser) open(t *testing.T, query string) {
+	t.Helper()
+	url := b.base
+	if query != "" {
+		url += "?" + query
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`!!window.concviz`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("open %s: the page never set up window.concviz: %v", url, err)
+	}
+}
+
+// waitEnded waits until the run of variant (as the server named it) has
+// ended and returns the page's state. A run that ends in an error fails the
+// test with the page's error text.
+func (b *browser) waitEnded(t *testing.T, variant string) pageState {
+	t.Helper()
+	js := fmt.Sprintf(`(() => { const c = window.concviz; return c.runState === "error" || (c.runState === "ended" && c.variant === %q); })()`, variant)
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(runTimeout))); err != nil {
+		st := b.state(t)
+		t.Fatalf("the %s run did not end: %v (runState %q, error %q)", variant, err, st.RunState, st.Error)
+	}
+	st := b.state(t)
+	if st.RunState != "ended" {
+		t.Fatalf("the %s run failed in the page: %s", variant, st.Error)
+	}
+	return st
+}
+
+// pageState is window.concviz, as documented in web/static/app.js.
+type pageState struct {
+	RunState string `json:"runState"`
+	Scenario string `json:"scenario"`
+	Variant  string `json:"variant"`
+	Cursor   *int64 `json:"cursor"`
+	Lanes    []struct {
+		ID    int64   `json:"id"`
+		Name  string  `json:"name"`
+		Y     float64 `json:"y"`
+		H     float64 `json:"h"`
+		BarY  float64 `json:"barY"`
+		BarH  float64 `json:"barH"`
+		Spans []struct {
+			X0    float64 `json:"x0"`
+			X1    float64 `json:"x1"`
+			State string  `json:"state"`
+		} `json:"spans"`
+	} `json:"lanes"`
+	Colors           map[string]string `json:"colors"`
+	HighlightedLines []struct {
+		Line int   `json:"line"`
+		G    int64 `json:"g"`
+	} `json:"highlightedLines"`
+	FocusedLines []int `json:"focusedLines"`
+	BugLines     []int `json:"bugLines"`
+	FixLines     []int `json:"fixLines"`
+	Findings     []struct {
+		Kind    string `json:"kind"`
+		Summary string `json:"summary"`
+		Time    int64  `json:"time_ns"`
+	} `json:"findings"`
+	Outcome   string    `json:"outcome"`
+	Error     string    `json:"error"`
+	Updates   int       `json:"updates"`
+	Latencies []float64 `json:"latencies"`
+	HelpOpen  bool      `json:"helpOpen"`
+}
+
+// state reads window.concviz. Its properties are getters, so the page
+// copies them into a plain object first.
+func (b *browser) state(t *testing.T) pageState {
+	t.Helper()
+	const js = `JSON.stringify((() => { const c = window.concviz, o = {}; for (const k in c) o[k] = c[k]; return o; })())`
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("read window.concviz: %v", err)
+	}
+	var st pageState
+	if err := json.Unmarshal([]byte(s), &st); err != nil {
+		t.Fatalf("decode window.concviz: %v\n%s", err, s)
+	}
+	return st
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](t *testing.T, b *browser, js string) T {
+	t.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](js))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return v
+}
+
+// pixel reads the canvas pixel at (x, y) in CSS pixels of the canvas.
+func (b *browser) pixel(t *testing.T, x, y float64) [4]int {
+	t.Helper()
+	js := fmt.Sprintf(`(() => {
+		const c = document.getElementById("timeline-canvas");
+		const d = c.width / c.getBoundingClientRect().width;
+		return Array.from(c.getContext("2d").getImageData(Math.round(%f * d), Math.round(%f * d), 1, 1).data);
+	})()`, x, y)
+	v := eval[[]int](t, b, js)
+	if len(v) != 4 {
+		t.Fatalf("pixel at %v,%v: got %v", x, y, v)
+	}
+	return [4]int{v[0], v[1], v[2], v[3]}
+}
+
+// press sends a key to the page, as a user typing it with the page focused.
+func (b *browser) press(t *testing.T, key string) {
+	t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.KeyEvent(key)); err != nil {
+		t.Fatalf("press %q: %v", key, err)
+	}
+}
+
+func TestBrowser(t *testing.T) {
+	b := newBrowser(t, 1440, 900)
+
+	t.Run("deadlock-cross-wait/broken", func(t *testing.T) {
+		b.open(t, "scenario=deadlock-cross-wait&variant=broken")
+		st := b.waitEnded(t, "broken")
+		if st.Outcome != "deadlock" {
+			t.Fatalf("outcome = %q, want deadlock", st.Outcome)
+		}
+
+		// Two lanes: the scenario's own goroutines; the harness's and the
+		// runtime's are hidden.
+		if len(st.Lanes) != 2 {
+			names := make([]string, len(st.Lanes))
+			for i, l := range st.Lanes {
+				names[i] = fmt.Sprintf("G%d %s", l.ID, l.Name)
+			}
+			t.Fatalf("lanes = %v, want the 2 goroutines of the scenario", names)
+		}
+
+		// Each lane ends blocked, and the canvas shows it in the blocked
+		// state's colour: sample the top of the widest blocked bar, away
+		// from its centred reason label.
+		for _, l := range st.Lanes {
+			best := -1
+			for i, s := range l.Spans {
+				if strings.HasPrefix(s.State, "blocked-") && (best < 0 || s.X1-s.X0 > l.Spans[best].X1-l.Spans[best].X0) {
+					best = i
+				}
+			}
+			if best < 0 {
+				t.Errorf("lane G%d %s has no blocked span: %+v", l.ID, l.Name, l.Spans)
+				continue
+			}
+			s := l.Spans[best]
+			if s.X1-s.X0 < 20 {
+				t.Errorf("lane G%d: the blocked span is %.1f px wide, too narrow to see", l.ID, s.X1-s.X0)
+				continue
+			}
+			want, ok := parseHex(st.Colors[s.State])
+			if !ok {
+				t.Fatalf("no colour for state %s in %v", s.State, st.Colors)
+			}
+			x := s.X0 + (s.X1-s.X0)*0.25
+			y := l.BarY + 3
+			got := b.pixel(t, x, y)
+			if !near(got, want, 12) {
+				t.Errorf("lane G%d: pixel at (%.0f, %.0f) = %v, want the %s colour %v", l.ID, x, y, got, s.State, want)
+			}
+			running, _ := parseHex(st.Colors["running"])
+			if near(got, running, 12) {
+				t.Errorf("lane G%d: a blocked span is drawn in the running colour", l.ID)
+			}
+		}
+
+		// The code pane shows each goroutine on its blocking line: both
+		// "// BUG" lines are highlighted, in the DOM too.
+		if len(st.BugLines) != 2 {
+			t.Fatalf("bug lines = %v, want the 2 blocking receives", st.BugLines)
+		}
+		var at []int
+		for _, h := range st.HighlightedLines {
+			at = append(at, h.Line)
+		}
+		sort.Ints(at)
+		if !slices.Equal(at, st.BugLines) {
+			t.Errorf("highlighted lines = %v, want the bug lines %v", at, st.BugLines)
+		}
+		for _, n := range st.BugLines {
+			sel := fmt.Sprintf(`!!document.querySelector('#code .ln.at.bug[data-line="%d"]')`, n)
+			if !eval[bool](t, b, sel) {
+				t.Errorf("line %d is not highlighted in the code pane", n)
+			}
+		}
+
+		// The diagnosis says it in words.
+		text := eval[string](t, b, `document.getElementById("report").textContent`)
+		if !strings.Contains(strings.ToLower(text), "deadlock") {
+			t.Errorf("the diagnosis does not mention the deadlock: %q", text)
+		}
+		if len(st.Findings) == 0 || st.Findings[0].Kind != "deadlock" {
+			t.Fatalf("findings = %+v, want a deadlock", st.Findings)
+		}
+
+		// Clicking the finding jumps the cursor to it and outlines its lines.
+		if _, err := chromedp.Run(b.ctx, chromedp.Click(chromedp.CSS(`#report .findings button`))); err != nil {
+			t.Fatalf("click the finding: %v", err)
+		}
+		st = b.state(t)
+		if st.Cursor == nil || *st.Cursor != st.Findings[0].Time {
+			t.Errorf("cursor = %v after clicking the finding, want its time %d", st.Cursor, st.Findings[0].Time)
+		}
+		if len(st.FocusedLines) == 0 {
+			t.Errorf("clicking the finding outlined no line")
+		}
+		for _, n := range st.FocusedLines {
+			if !slices.Contains(st.BugLines, n) {
+				t.Errorf("the finding outlines line %d, which is not a bug line %v", n, st.BugLines)
+			}
+		}
+		latencies.add(st.Latencies)
+	})
+
+	t.Run("deadlock-cross-wait/fixed-by-key", func(t *testing.T) {
+		b.open(t, "scenario=deadlock-cross-wait&variant=broken")
+		b.waitEnded(t, "broken")
+		// "f" switches to the fixed variant and runs it.
+		b.press(t, "f")
+		st := b.waitEnded(t, "fixed")
+		if st.Outcome != "ok" {
+			t.Fatalf("outcome of the fixed variant = %q, want ok", st.Outcome)
+		}
+		if got := eval[string](t, b, `document.querySelector("#report .outcome").dataset.outcome`); got != "ok" {
+			t.Errorf("the diagnosis shows outcome %q, want ok", got)
+		}
+		if got := eval[string](t, b, `location.search`); !strings.Contains(got, "variant=fixed") {
+			t.Errorf("the URL does not carry the variant: %q", got)
+		}
+		latencies.add(st.Latencies)
+	})
+
+	t.Run("picker", func(t *testing.T) {
+		b.open(t, "")
+		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelectorAll("#picker button").length > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("the picker lists no scenario: %v", err)
+		}
+		var catalog []struct {
+			ID       string `json:"id"`
+			Category string `json:"category"`
+		}
+		getJSON(t, b.base+"api/scenarios", &catalog)
+		var want []string
+		for _, s := range catalog {
+			if !slices.Contains(want, s.Category) {
+				want = append(want, s.Category)
+			}
+		}
+		got := eval[[]string](t, b, `Array.from(document.querySelectorAll("#picker h2"), h => h.textContent)`)
+		if !slices.Equal(got, want) {
+			t.Errorf("picker categories = %v, want %v", got, want)
+		}
+		ids := eval[[]string](t, b, `Array.from(document.querySelectorAll("#picker button"), b => b.dataset.id)`)
+		if len(ids) != len(catalog) {
+			t.Errorf("picker lists %d scenarios, want %d", len(ids), len(catalog))
+		}
+		if eval[string](t, b, `window.concviz.runState`) != "idle" {
+			t.Errorf("a page opened without a scenario started a run")
+		}
+	})
+
+	t.Run("help-key", func(t *testing.T) {
+		b.open(t, "")
+		b.press(t, "?")
+		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`window.concviz.helpOpen`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+			t.Fatalf("? did not open the shortcut list: %v", err)
+		}
+		keys := eval[string](t, b, `document.getElementById("help-keys").textContent`)
+		for _, k := range []string{"Space", "j", "f", "?"} {
+			if !strings.Contains(keys, k) {
+				t.Errorf("the shortcut list does not mention %q: %q", k, keys)
+			}
+		}
+		b.press(t, kb.Escape)
+		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`!window.concviz.helpOpen`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+			t.Errorf("Escape did not close the shortcut list: %v", err)
+		}
+	})
+
+	t.Run("live-latency", func(t *testing.T) {
+		// A run of a few hundred milliseconds gives several live updates.
+		for range 3 {
+			b.open(t, "scenario=rate-limiter&variant=broken")
+			st := b.waitEnded(t, "broken")
+			if st.Updates == 0 {
+				t.Errorf("the run drew no live update before its end")
+			}
+			latencies.add(st.Latencies)
+		}
+	})
+
+	vals := latencies.all()
+	if len(vals) > 0 {
+		// A benchmark-style line: the figure, never an assertion on time.
+		fmt.Printf("BenchmarkLiveLatency\t%d\t%.1f p50-ms\t%.1f p95-ms\n", len(vals), pct(vals, 50), pct(vals, 95))
+	}
+}
+
+// TestScreenshot writes docs/screenshot.png from a real run at 1440x900.
+// It runs only with -screenshot, since it rewrites a committed file.
+func TestScreenshot(t *testing.T) {
+	if !*screenshot {
+		t.Skip("run with -screenshot to rewrite docs/screenshot.png")
+	}
+	b := newBrowser(t, 1440, 900)
+	b.open(t, "scenario=deadlock-cross-wait&variant=broken")
+	st := b.waitEnded(t, "broken")
+	if st.Outcome != "deadlock" {
+		t.Fatalf("outcome = %q, want deadlock", st.Outcome)
+	}
+	// Show the finding, as a presenter would.
+	if _, err := chromedp.Run(b.ctx, chromedp.Click(chromedp.CSS(`#report .findings button`))); err != nil {
+		t.Fatalf("click the finding: %v", err)
+	}
+	// Let the last frame paint and the focus ring settle off the button.
+	eval[bool](t, b, `(document.activeElement.blur(), true)`)
+	time.Sleep(300 * time.Millisecond)
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	out := filepath.Join("..", "docs", "screenshot.png")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s (%d bytes)", out, len(png))
+}
+
+// latencies gathers the live latencies of every run of the test binary.
+var latencies latencySamples
+
+type latencySamples struct {
+	mu   sync.Mutex
+	vals []float64
+}
+
+func (l *latencySamples) add(v []float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.vals = append(l.vals, v...)
+}
+
+func (l *latencySamples) all() []float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.vals)
+}
+
+// pct is the nearest-rank percentile, as layout.js computes it.
+func pct(vals []float64, p float64) float64 {
+	s := slices.Clone(vals)
+	sort.Float64s(s)
+	i := int(float64(len(s))*p/100+0.999999) - 1
+	return s[max(0, min(len(s)-1, i))]
+}
+
+func parseHex(s string) ([4]int, bool) {
+	var r, g, b int
+	if _, err := fmt.Sscanf(strings.TrimSpace(s), "#%02x%02x%02x", &r, &g, &b); err != nil {
+		return [4]int{}, false
+	}
+	return [4]int{r, g, b, 255}, true
+}
+
+func near(a, b [4]int, tol int) bool {
+	for i := range a {
+		if d := a[i] - b[i]; d > tol || d < -tol {
+			return false
+		}
+	}
+	return true
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("get %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("get %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("decode %s: %v", url, err)
+	}
+}
