@@ -19,6 +19,12 @@ var catalog = []*Scenario{
 	&workerPoolPanic,
 	&rateLimiter,
 	&fanOutFanIn,
+	&crawler,
+	&pubsubSlowConsumer,
+	&circuitBreaker,
+	&deferOrder,
+	&unbufferedVsBuffered,
+	&sliceSharedAppend,
 }
 
 // Catalog returns every scenario, in display order. Callers must not modify
