@@ -25,6 +25,8 @@ var catalog = []*Scenario{
 	&deferOrder,
 	&unbufferedVsBuffered,
 	&sliceSharedAppend,
+	&selectDefaultSpin,
+	&contextRequestCancel,
 }
 
 // Catalog returns every scenario, in display order. Callers must not modify
