@@ -16,7 +16,8 @@ type DumpGoroutine struct {
 	ID int64 `json:"id"`
 	// Status is the wait reason or state as printed: "chan receive",
 	// "running", "sync.Mutex.Lock", "select (no cases)". The wait time,
-	// "locked to thread" and the labels are split off.
+	// "locked to thread", the transient " (scan)" and the labels are
+	// split off.
 	Status string `json:"status"`
 	// WaitMinutes is N of ", N minutes": how long the goroutine has been
 	// blocked, which the runtime only prints from one minute on.
@@ -201,10 +202,12 @@ func parseHeader(line string) (DumpGoroutine, bool) {
 		}
 	}
 	parts := strings.Split(inner, ", ")
-	if parts[0] == "" {
+	// " (scan)" says the garbage collector was scanning the stack at
+	// that instant: noise to anyone comparing two dumps.
+	g.Status = strings.TrimSuffix(parts[0], " (scan)")
+	if g.Status == "" {
 		return DumpGoroutine{}, false
 	}
-	g.Status = parts[0]
 	for _, part := range parts[1:] {
 		if n, found := strings.CutSuffix(part, " minutes"); found {
 			g.WaitMinutes, _ = strconv.Atoi(n)

@@ -293,6 +293,7 @@ func TestParseDumpHeader(t *testing.T) {
 		{"goroutine 22 [chan receive, 2 minutes]:", true, 22, "chan receive", 2, nil},
 		{"goroutine 7 [select (no cases), 15 minutes, locked to thread]:", true, 7, "select (no cases)", 15, nil},
 		{"goroutine 5 gp=0xc000007c00 m=0 mp=0x5aa380 [running]:", true, 5, "running", 0, nil},
+		{"goroutine 6 [chan receive (scan), 4 minutes]:", true, 6, "chan receive", 4, nil},
 		{"goroutine 1 gp=0x275e1f6621e0 m=nil [chan receive]:", true, 1, "chan receive", 0, nil},
 		{`goroutine 9 [sleep labels:{"a": "1", "b": "x, \"y\"}"}]:`, true, 9, "sleep", 0, map[string]string{"a": "1", "b": `x, "y"}`}},
 		{`goroutine 9 [chan send, 3 minutes labels:{"k": "\u00e9\t"}]:`, true, 9, "chan send", 3, map[string]string{"k": "é\t"}},
