@@ -1,6 +1,7 @@
 package web
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +15,9 @@ import (
 // websocket, through tracer.Run: what the page sees is what they assert.
 
 // runOverSocket runs one variant over c and returns the updates that came
-// before the end, and the end.
-func runOverSocket(t *testing.T, c *websocket.Conn, scenario, variant string) ([]Message, Message) {
+// before the end, and the end. It appends to lags how far each update
+// arrived behind the child's clock at its latest event.
+func runOverSocket(t *testing.T, c *websocket.Conn, scenario, variant string, lags *[]time.Duration) ([]Message, Message) {
 	t.Helper()
 	send(t, c, Message{Type: MsgRun, Scenario: scenario, Variant: variant})
 	started := expect(t, c, MsgStarted)
@@ -27,6 +29,9 @@ func runOverSocket(t *testing.T, c *websocket.Conn, scenario, variant string) ([
 		}
 		switch m.Type {
 		case MsgUpdate:
+			if m.Update.Wall != 0 {
+				*lags = append(*lags, time.Duration(time.Now().UnixNano()-m.Update.Wall))
+			}
 			updates = append(updates, m)
 		case MsgEnd:
 			return updates, m
@@ -47,6 +52,7 @@ func TestRealScenario(t *testing.T) {
 	_, ts := newTestServer(t, Options{})
 	c := dial(t, ts)
 	const rounds = 3
+	var lags []time.Duration
 	for round := range rounds {
 		for _, tt := range []struct {
 			variant string
@@ -56,7 +62,7 @@ func TestRealScenario(t *testing.T) {
 			{"fixed", scenarios.OK},
 		} {
 			begin := time.Now()
-			updates, end := runOverSocket(t, c, "deadlock-cross-wait", tt.variant)
+			updates, end := runOverSocket(t, c, "deadlock-cross-wait", tt.variant, &lags)
 			t.Logf("round %d, %s: %d updates, end after %v", round, tt.variant, len(updates), time.Since(begin))
 			if end.Error != "" {
 				t.Fatalf("%s: end with error %q", tt.variant, end.Error)
@@ -89,6 +95,13 @@ func TestRealScenario(t *testing.T) {
 	}
 	if pids := childPIDs(t); len(pids) > 0 {
 		t.Errorf("child processes left after the runs: %v", pids)
+	}
+	// A figure, not an assertion: how far behind the child an update
+	// reaches a client of the socket.
+	if len(lags) > 0 {
+		slices.Sort(lags)
+		t.Logf("update lag behind the child's latest event over %d updates: p50 %v, p95 %v, max %v",
+			len(lags), lags[len(lags)/2], lags[len(lags)*95/100], lags[len(lags)-1])
 	}
 }
 
