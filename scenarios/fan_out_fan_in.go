@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 var fanOutFanIn = Scenario{
@@ -20,13 +22,17 @@ var fanOutFanIn = Scenario{
 		"because its channel has room for every result, but it waits for all of them before " +
 		"returning; returning early is the change that makes the buffer matter.",
 	Fix: "Give the channel a buffer of len(urls), as the module does: every fetcher can send " +
-		"and exit whether or not anyone still reads. Passing a context that the caller " +
-		"cancels on return also lets the slow fetchers give up early.",
+		"and exit whether or not anyone still reads. Or use golang.org/x/sync/errgroup: each " +
+		"fetcher stores its own slot, the group's context is cancelled on the first error so " +
+		"the slow fetchers give up early, and Wait returns that error after every fetcher " +
+		"has returned.",
 	File: "fan_out_fan_in.go",
 	Variants: []Variant{
 		{Name: "broken", Expect: Leak, Run: fanOutBroken},
-		{Name: "fixed", Expect: OK, Run: fanOutFixed},
+		{Name: "fixed-buffer", Expect: OK, Run: fanOutFixed},
+		{Name: "fixed-errgroup", Expect: OK, Run: fanOutErrgroup},
 	},
+	DefaultFixed: "fixed-buffer",
 }
 
 var errFetch = errors.New("connection refused")
@@ -86,6 +92,33 @@ func fanOutFixed(ctx context.Context) error {
 	fmt.Println("fetch failed:", err)
 	if !errors.Is(err, errFetch) {
 		return fmt.Errorf("fetchAll returned %v, want %v", err, errFetch)
+	}
+	return nil
+}
+
+// fetchAllGroup fetches every URL in an errgroup, which cancels the others on
+// the first error and waits for all of them.
+func fetchAllGroup(ctx context.Context, urls []string) ([]string, error) {
+	g, ctx := errgroup.WithContext(ctx) // FIX: cancel on the first error, wait for all
+	bodies := make([]string, len(urls))
+	for i, u := range urls {
+		g.Go(func() error {
+			body, err := fetch(ctx, u)
+			bodies[i] = body // each fetcher writes its own slot
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil { // FIX: returns once every fetcher has
+		return nil, err
+	}
+	return bodies, nil
+}
+
+func fanOutErrgroup(ctx context.Context) error {
+	_, err := fetchAllGroup(ctx, fanOutURLs)
+	fmt.Println("fetch failed:", err)
+	if !errors.Is(err, errFetch) {
+		return fmt.Errorf("fetchAllGroup returned %v, want %v", err, errFetch)
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ var catalog = []*Scenario{
 	&sliceSharedAppend,
 	&selectDefaultSpin,
 	&contextRequestCancel,
+	&cacheStampede,
 }
 
 // Catalog returns every scenario, in display order. Callers must not modify
