@@ -27,12 +27,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
 
-var screenshot = flag.Bool("screenshot", false, "write docs/screenshot.png from a real run (TestScreenshot)")
+var (
+	screenshot = flag.Bool("screenshot", false, "write docs/screenshot.png from a real run (TestScreenshot)")
+	dark       = flag.Bool("dark", false, "with -screenshot, write docs/screenshot-dark.png in the dark theme")
+)
 
 // chromiumPath is where Debian's chromium package installs the browser;
 // CI installs it there.
@@ -405,6 +409,48 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("layout", func(t *testing.T) {
+		// The pure layout math of layout.js, in the browser that runs it.
+		b.open(t, "")
+		cases := []struct{ js, want string }{
+			{`m.timeToX(50, {start: 0, end: 100}, 0, 200)`, `100`},
+			{`m.xToTime(150, {start: 100, end: 300}, 100, 200)`, `200`},
+			{`m.niceStep(1000, 10)`, `100`},
+			{`m.niceStep(1300, 8)`, `200`},
+			{`m.niceStep(7e6, 8)`, `1000000`},
+			{`m.ticks({start: 150, end: 600}, 5).ticks`, `[200,300,400,500,600]`},
+			{`m.formatDuration(1250000)`, `"1.25 ms"`},
+			{`m.formatDuration(999)`, `"999 ns"`},
+			{`m.clampView({start: -50, end: 50}, 1000, 10)`, `{"start":0,"end":100}`},
+			{`m.clampView({start: 950, end: 1100}, 1000, 10)`, `{"start":850,"end":1000}`},
+			{`m.zoomView({start: 0, end: 100}, 0.5, 50, 1000, 10)`, `{"start":25,"end":75}`},
+			{`m.spanAt([{start: 0, end: 10}, {start: 10, end: -1}], 5, 20)`, `0`},
+			{`m.spanAt([{start: 0, end: 10}, {start: 10, end: -1}], 15, 20)`, `1`},
+			{`m.spanAt([{start: 0, end: 10}, {start: 10, end: 20}], 20, 20)`, `1`},
+			{`m.spanAt([{start: 5, end: 10}], 2, 20)`, `-1`},
+			{`m.visibleSpans([{start: 0, end: 1}, {start: 1, end: 2}, {start: 2, end: 100}], {start: 0, end: 100}, 0, 100, 100, 3).map(r => [r.index, r.merged])`, `[[0,true],[2,false]]`},
+			{`m.laneAt(m.layoutLanes([1, 2, 3], 10, 20, 12).lanes, 35)`, `1`},
+			{`m.nextEvent([1, 5, 9], 5, 1)`, `9`},
+			{`m.nextEvent([1, 5, 9], 5, -1)`, `1`},
+			{`m.percentile([5, 1, 4, 2, 3], 50)`, `3`},
+			{`m.shortFunc("github.com/concviz/concviz/scenarios.crossWaitBroken.func1")`, `"crossWaitBroken.func1"`},
+			{`m.shortFunc("runtime/trace.Start")`, `"trace.Start"`},
+			{`m.userLine({frames: [{file: "/go/src/runtime/chan.go", line: 1}, {file: "/x/scenarios/a.go", line: 38}], user: 1}, "a.go")`, `38`},
+			{`m.userLine({frames: [{file: "/x/tracer/child.go", line: 9}], user: 0}, "a.go")`, `0`},
+		}
+		for _, c := range cases {
+			js := fmt.Sprintf(`import("/layout.js").then(m => JSON.stringify(%s))`, c.js)
+			got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+			if err != nil {
+				t.Errorf("%s: %v", c.js, err)
+				continue
+			}
+			if got != c.want {
+				t.Errorf("%s = %s, want %s", c.js, got, c.want)
+			}
+		}
+	})
+
 	t.Run("live-latency", func(t *testing.T) {
 		// A run of a few hundred milliseconds gives several live updates.
 		for range 3 {
@@ -431,6 +477,14 @@ func TestScreenshot(t *testing.T) {
 		t.Skip("run with -screenshot to rewrite docs/screenshot.png")
 	}
 	b := newBrowser(t, 1440, 900)
+	name := "screenshot.png"
+	if *dark {
+		name = "screenshot-dark.png"
+		media := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}
+		if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, media); err != nil {
+			t.Fatalf("emulate the dark theme: %v", err)
+		}
+	}
 	b.open(t, "scenario=deadlock-cross-wait&variant=broken")
 	st := b.waitEnded(t, "broken")
 	if st.Outcome != "deadlock" {
@@ -447,7 +501,7 @@ func TestScreenshot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	out := filepath.Join("..", "docs", "screenshot.png")
+	out := filepath.Join("..", "docs", name)
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -395,7 +395,7 @@ async function main() {
     events = eventTimes(model.goroutines.filter((g) => showHidden || !g.hidden), model.links, findings());
     play.enable(true);
     if (pending && pending.zoom) tl.setView(pending.zoom);
-    else tl.fit();
+    else showActivity();
     let t = runEnd();
     if (pending && pending.t != null && Number.isFinite(pending.t)) t = pending.t;
     else if (findings().length) t = findings()[0].time_ns;
@@ -468,6 +468,26 @@ async function main() {
       if (line) list.push({line, id: g.id, color: colorFor(g.id), label: `G${g.id}`});
     }
     code.setPositions(list);
+  }
+
+  // showActivity zooms to where the run happens. A deadlock closes in
+  // microseconds and the watchdog that sees it takes far longer, so fitting
+  // the whole run would squeeze every event against the left edge; the
+  // window ends a little after the last event instead ("0" shows it all).
+  function showActivity() {
+    const end = runEnd();
+    if (events.length === 0) {
+      tl.fit();
+      return;
+    }
+    const first = events[0];
+    const last = events[events.length - 1];
+    const busy = Math.max(last - first, 10000);
+    if (busy >= end * 0.5) {
+      tl.fit();
+      return;
+    }
+    tl.setView({start: Math.max(0, first - busy * 0.15), end: Math.min(end, last + busy * 0.6)});
   }
 
   function step(dir) {

@@ -54,9 +54,6 @@ export function reportView(el, {onFinding}) {
     }
     el.append(head);
 
-    const why = report.variant === 'broken' || bad ? scenario?.failure : scenario?.fix;
-    if (why) el.append(node('p', 'why', why));
-
     const findings = report.findings || [];
     if (findings.length) {
       const ul = node('ul', 'findings');
@@ -82,6 +79,9 @@ export function reportView(el, {onFinding}) {
     } else if (!bad) {
       el.append(node('p', 'placeholder', 'No findings: every goroutine finished and nothing was reported.'));
     }
+
+    const why = report.variant === 'broken' || bad ? scenario?.failure : scenario?.fix;
+    if (why) el.append(node('p', 'why', why));
 
     const facts = [`${report.goroutines} goroutine${report.goroutines === 1 ? '' : 's'}`];
     if (report.duration_ns) facts.push(`ran ${fmtMs(report.duration_ns)}`);

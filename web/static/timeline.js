@@ -9,10 +9,11 @@ import {
 } from './layout.js';
 
 // Geometry in CSS pixels.
-const LABEL_W = 210; // the lane-name column
+const LABEL_W = 232; // the lane-name column
 const AXIS_H = 28; // the time axis at the top
 const LANE_MIN = 30; // a lane, when many must fit
-const LANE_MAX = 56; // a lane, when few leave room to be generous
+const LANE_MAX = 44; // a lane, when few leave room to be generous
+const MIN_LANES_H = 4 * LANE_MAX; // the timeline keeps room for this much, so it does not jump as lanes appear
 const BAR_SHARE = 0.62; // a span bar's share of its lane's height
 const PAD_R = 18; // room after the last time
 const FOOT_H = 12; // room under the last lane
@@ -165,9 +166,14 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
   function draw() {
     const width = Math.max(300, scroll.clientWidth);
     const n = Math.max(1, data.lanes.length);
-    laneH = Math.max(LANE_MIN, Math.min(LANE_MAX, Math.floor((scroll.clientHeight - AXIS_H - FOOT_H) / n)));
+    laneH = n <= 4 ? LANE_MAX : n <= 10 ? 36 : LANE_MIN;
     barH = Math.round(laneH * BAR_SHARE);
     const {lanes, height: lanesH} = layoutLanes(data.lanes.map((l) => l.g.id), AXIS_H, laneH, barH);
+    // The timeline is as tall as its lanes (the flex layout shrinks it and
+    // the lanes scroll when there are many), leaving the rest to the
+    // diagnosis.
+    const want = `${AXIS_H + Math.max(MIN_LANES_H, lanesH) + FOOT_H + 2}px`;
+    if (scroll.parentElement.style.height !== want) scroll.parentElement.style.height = want;
     const height = Math.max(scroll.clientHeight, AXIS_H + lanesH + FOOT_H);
     const dpr = window.devicePixelRatio || 1;
     if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
@@ -186,7 +192,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     const bottom = AXIS_H + lanesH;
 
     drawLaneBackgrounds(lanes, width);
-    drawAxis(x0, x1, bottom);
+    drawAxis(x0, x1, bottom, cursor == null ? null : timeToX(cursor, view, x0, x1));
 
     const geomLanes = [];
     ctx.save();
@@ -220,7 +226,9 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     }
   }
 
-  function drawAxis(x0, x1, bottom) {
+  // drawAxis draws the ticks; labels near cursorX give way to the cursor's
+  // flag.
+  function drawAxis(x0, x1, bottom, cursorX) {
     ctx.fillStyle = colors.panel;
     ctx.fillRect(0, 0, x1 + PAD_R, AXIS_H);
     ctx.strokeStyle = colors.line;
@@ -229,7 +237,10 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     ctx.moveTo(0, AXIS_H - 0.5);
     ctx.lineTo(x1 + PAD_R, AXIS_H - 0.5);
     ctx.stroke();
-    const {ticks: ts} = ticks(view, Math.max(2, Math.floor((x1 - x0) / 110)));
+    const {ticks: ts} = ticks(view, Math.max(2, Math.floor((x1 - x0) / 90)));
+    // The cursor's flag (and a finding's badge beside it) covers the axis
+    // from about 45 px left of the cursor to 125 px right of it.
+    const clear = (x) => cursorX == null || x < cursorX - 75 || x > cursorX + 155;
     ctx.font = `11px ${colors.mono}`;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'center';
@@ -241,7 +252,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
       ctx.lineTo(x, bottom);
       ctx.stroke();
       ctx.fillStyle = colors.muted;
-      ctx.fillText(formatDuration(t), x, AXIS_H / 2);
+      if (clear(x)) ctx.fillText(formatDuration(t), x, AXIS_H / 2);
     }
     ctx.textAlign = 'left';
     ctx.font = `600 11px ${colors.sans}`;
@@ -317,7 +328,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
       ctx.textAlign = 'left';
       ctx.font = `${l.id === selected ? 700 : 500} 12.5px ${colors.sans}`;
       ctx.fillStyle = colors.text;
-      ctx.fillText(ellipsize(laneName(g), LABEL_W - 14 - idW - 8 - 30), 30, cy);
+      ctx.fillText(ellipsize(laneName(g), LABEL_W - 14 - idW - 6 - 30), 30, cy);
     }
     ctx.strokeStyle = colors.line;
     ctx.beginPath();
