@@ -233,12 +233,14 @@ func (ss *session) linger() {
 func (ss *session) handle(m Message) {
 	switch m.Type {
 	case MsgRun:
-		sc, err := scenarios.Lookup(m.Scenario)
+		// Names are short, so a clipped name is as unknown as the whole
+		// one, and the error that quotes it stays small.
+		sc, err := scenarios.Lookup(clip(m.Scenario))
 		if err != nil {
 			ss.sendError(0, err.Error())
 			return
 		}
-		v, err := sc.Variant(m.Variant)
+		v, err := sc.Variant(clip(m.Variant))
 		if err != nil {
 			ss.sendError(0, err.Error())
 			return
@@ -259,7 +261,7 @@ func (ss *session) handle(m Message) {
 	case "":
 		ss.sendError(0, `message has no "type"; want "run" or "cancel"`)
 	default:
-		ss.sendError(0, fmt.Sprintf("unknown message type %q; want %q or %q", m.Type, MsgRun, MsgCancel))
+		ss.sendError(0, fmt.Sprintf("unknown message type %q; want %q or %q", clip(m.Type), MsgRun, MsgCancel))
 	}
 }
 
@@ -444,4 +446,14 @@ func (ss *session) marshal(o *outgoing) ([]byte, error) {
 func (ss *session) fail() {
 	ss.cancel()
 	ss.conn.Close()
+}
+
+// clip shortens a client's text quoted in an error message, so that an
+// error is never larger than the message that caused it.
+func clip(s string) string {
+	const max = 64
+	if len(s) <= max {
+		return s
+	}
+	return s[:max] + "..."
 }

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -478,6 +479,65 @@ func TestSlowClientCoalesces(t *testing.T) {
 	}
 	if len(want.links) != n || len(want.spans[1]) != n {
 		t.Errorf("want view has %d links and %d spans of goroutine 1, want %d each", len(want.links), len(want.spans[1]), n)
+	}
+}
+
+// TestSlowClientDropped runs one scenario after another, each ending in a
+// large end message, for a client that reads nothing: once the socket
+// buffers and then the send queue are full, the server drops the
+// connection instead of waiting for the client.
+func TestSlowClientDropped(t *testing.T) {
+	dropped := make(chan struct{})
+	var once sync.Once
+	big := &tracer.Timeline{Warnings: []string{strings.Repeat("w", 256<<10)}}
+	called := make(chan struct{}, 1)
+	s, ts := newTestServer(t, Options{
+		Run: func(ctx context.Context, opt tracer.RunOptions) (*tracer.Result, error) {
+			called <- struct{}{}
+			return &tracer.Result{Report: &tracer.Report{Outcome: "ok"}, Timeline: big}, nil
+		},
+		Logf: func(format string, args ...any) {
+			if strings.Contains(format, "reads too slowly") {
+				once.Do(func() { close(dropped) })
+			}
+			t.Logf(format, args...)
+		},
+	})
+	c := dial(t, ts)
+	runs := 0
+loop:
+	for ; runs < 2000; runs++ {
+		if err := c.WriteJSON(Message{Type: MsgRun, Scenario: "deadlock-cross-wait"}); err != nil {
+			break
+		}
+		select {
+		case <-called:
+		case <-dropped:
+			break loop
+		case <-time.After(10 * time.Second):
+			t.Fatalf("run %d was not started: the session is stuck", runs+1)
+		}
+	}
+	select {
+	case <-dropped:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("a client that reads nothing was not dropped after %d runs", runs)
+	}
+	t.Logf("dropped after %d runs of 256 KiB each", runs)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the dropped client's session did not end")
+	}
+	// What was written before the drop can still be read, then the
+	// connection ends.
+	c.SetReadDeadline(time.Now().Add(readTimeout))
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			break
+		}
 	}
 }
 
