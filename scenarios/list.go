@@ -28,6 +28,7 @@ var catalog = []*Scenario{
 	&selectDefaultSpin,
 	&contextRequestCancel,
 	&cacheStampede,
+	&loadBalancer,
 }
 
 // Catalog returns every scenario, in display order. Callers must not modify
