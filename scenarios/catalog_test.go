@@ -36,6 +36,38 @@ func TestIDs(t *testing.T) {
 	}
 }
 
+// contractIDs are ids that the CLI, URLs and recordings rely on; a scenario
+// may be added but none of these may disappear or change its name.
+var contractIDs = []string{
+	"deadlock-main-recv", "deadlock-cross-wait", "race-counter", "leak-unread-result",
+	"nil-interface-error", "deadlock-buffered-full", "map-concurrent-writes",
+	"slice-shared-append", "waitgroup-add-in-goroutine", "results-without-waitgroup",
+	"cache-map-race", "once-lazy-init", "select-default-spin", "unbuffered-vs-buffered",
+	"context-ignored", "context-request-cancel", "worker-pool", "worker-pool-panic",
+	"rate-limiter", "fan-out-fan-in", "crawler", "pubsub-slow-consumer", "cache-stampede",
+	"circuit-breaker", "load-balancer", "defer-order",
+}
+
+func TestContractIDs(t *testing.T) {
+	for _, id := range contractIDs {
+		if _, err := Lookup(id); err != nil {
+			t.Errorf("contract id %q: %v", id, err)
+		}
+	}
+	if s, _ := Lookup("race-counter"); s != nil {
+		want := []string{"broken", "fixed-mutex", "fixed-atomic", "fixed-channel"}
+		if got := s.VariantNames(); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("race-counter variants = %v, want %v", got, want)
+		}
+	}
+	if s, _ := Lookup("map-concurrent-writes"); s != nil {
+		want := []string{"broken", "fixed-mutex", "fixed-syncmap", "fixed-owner"}
+		if got := s.VariantNames(); strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("map-concurrent-writes variants = %v, want %v", got, want)
+		}
+	}
+}
+
 func TestExplanations(t *testing.T) {
 	for _, s := range Catalog() {
 		for field, text := range map[string]string{
