@@ -533,3 +533,16 @@ func TestParseCrashTruncated(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkParseDump measures a parse of the watchdog's poll: it runs every
+// few milliseconds in the child.
+func BenchmarkParseDump(b *testing.B) {
+	text, err := os.ReadFile(filepath.Join("testdata", "dumps", "go1.26-panic.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(text)))
+	for b.Loop() {
+		ParseDump(string(text))
+	}
+}
