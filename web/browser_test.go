@@ -362,6 +362,67 @@ func TestBrowser(t *testing.T) {
 		latencies.add(st.Latencies)
 	})
 
+	t.Run("hover-click-url", func(t *testing.T) {
+		b.open(t, "scenario=deadlock-cross-wait&variant=broken")
+		st := b.waitEnded(t, "broken")
+		if len(st.Lanes) == 0 {
+			t.Fatal("no lanes")
+		}
+		lane := st.Lanes[0]
+		var span = -1
+		for i, s := range lane.Spans {
+			if strings.HasPrefix(s.State, "blocked-") {
+				span = i
+			}
+		}
+		if span < 0 {
+			t.Fatalf("lane G%d has no blocked span", lane.ID)
+		}
+		s := lane.Spans[span]
+		rect := eval[[]float64](t, b, `(() => { const r = document.getElementById("timeline-canvas").getBoundingClientRect(); return [r.left, r.top]; })()`)
+		x, y := rect[0]+(s.X0+s.X1)/2, rect[1]+lane.BarY+lane.BarH/2
+
+		// Hovering a span tells its state, reason, duration and line.
+		if _, err := chromedp.Run(b.ctx, chromedp.MouseEvent(chromedp.MouseMoved, x, y)); err != nil {
+			t.Fatalf("hover: %v", err)
+		}
+		tip := eval[string](t, b, `(() => { const t = document.getElementById("tooltip"); return t.hidden ? "" : t.textContent; })()`)
+		for _, want := range []string{fmt.Sprintf("G%d", lane.ID), s.State, "deadlock_cross_wait.go:"} {
+			if !strings.Contains(tip, want) {
+				t.Errorf("the tooltip over a blocked span lacks %q: %q", want, tip)
+			}
+		}
+
+		// Clicking it moves the cursor there and shows the goroutine's
+		// creation site and history.
+		if _, err := chromedp.Run(b.ctx, chromedp.MouseClickXY(x, y)); err != nil {
+			t.Fatalf("click: %v", err)
+		}
+		detail := eval[string](t, b, `(() => { const d = document.getElementById("goroutine-detail"); return d.hidden ? "" : d.textContent; })()`)
+		if !strings.Contains(detail, "Created by") || !strings.Contains(detail, s.State) {
+			t.Errorf("the goroutine detail lacks its creation site or history: %q", detail)
+		}
+		after := b.state(t)
+		if after.Cursor == nil {
+			t.Fatal("the click set no cursor")
+		}
+
+		// The URL carries the cursor; opening it again restores it.
+		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`new URLSearchParams(location.search).has("t")`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+			t.Fatalf("the URL does not carry the cursor: %v", err)
+		}
+		search := eval[string](t, b, `location.search`)
+		b.open(t, strings.TrimPrefix(search, "?"))
+		again := b.waitEnded(t, "broken")
+		if again.Cursor == nil || *again.Cursor != *after.Cursor {
+			got := "none"
+			if again.Cursor != nil {
+				got = fmt.Sprint(*again.Cursor)
+			}
+			t.Errorf("reopening %s: cursor = %s, want %d", search, got, *after.Cursor)
+		}
+	})
+
 	t.Run("picker", func(t *testing.T) {
 		b.open(t, "")
 		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelectorAll("#picker button").length > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {

@@ -428,6 +428,7 @@ async function main() {
     tl.setData({
       lanes,
       links: model.links,
+      logs: model.logs,
       stacks: model.stacks,
       findings: findings(),
       now: model.now,
@@ -443,7 +444,9 @@ async function main() {
   }
 
   function setCursor(t) {
-    cursor = t;
+    // Times are whole nanoseconds, as in the model and the URL.
+    cursor = t == null ? null : Math.round(t);
+    t = cursor;
     tl.setCursor(t);
     showPositions();
     play.setTime(t, runEnd());

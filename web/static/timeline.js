@@ -33,9 +33,9 @@ const BLOCKED = new Set([
 // callbacks: onCursor(t) when a click moves the cursor, onSelect(id) when a
 // lane is chosen, onView(view) when zoom or pan changes.
 export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) {
-  // data is what the view draws: {lanes:[{g, color}], links, stacks,
+  // data is what the view draws: {lanes:[{g, color}], links, logs, stacks,
   // findings, now, duration, live, scenarioFile}; set by setData.
-  let data = {lanes: [], links: [], stacks: [], findings: [], now: 0, duration: 0, live: false, scenarioFile: ''};
+  let data = {lanes: [], links: [], logs: [], stacks: [], findings: [], now: 0, duration: 0, live: false, scenarioFile: ''};
   // view is the time window on screen.
   let view = {start: 0, end: 1e6};
   // follow keeps the view fitted to the whole run until the user zooms or pans.
@@ -203,6 +203,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
       geomLanes.push(drawSpans(lanes[i], data.lanes[i], x0, x1, now));
     }
     drawLinks(lanes, x0, x1);
+    drawLogs(lanes, x0, x1);
     drawFindings(lanes, x0, x1, bottom);
     if (data.live && now > 0) drawNow(timeToX(now, view, x0, x1), bottom);
     ctx.restore();
@@ -357,6 +358,26 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
         drawArrow(x, ya, x, ya < yb ? yb - barH / 2 : yb + barH / 2);
       }
       ctx.setLineDash([]);
+    }
+  }
+
+  // drawLogs marks the values a scenario logged (trace.Log) as small
+  // triangles over the bar of the goroutine that logged them; the tooltip
+  // reads them out.
+  function drawLogs(lanes, x0, x1) {
+    const byID = new Map(lanes.map((l) => [l.id, l]));
+    ctx.fillStyle = colors.text;
+    for (const log of data.logs || []) {
+      const l = byID.get(log.g);
+      if (!l) continue;
+      const x = timeToX(log.time, view, x0, x1);
+      if (x < x0 || x > x1) continue;
+      ctx.beginPath();
+      ctx.moveTo(x - 3.5, l.barY - 5);
+      ctx.lineTo(x + 3.5, l.barY - 5);
+      ctx.lineTo(x, l.barY);
+      ctx.closePath();
+      ctx.fill();
     }
   }
 
@@ -527,6 +548,10 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     const head = el('div', 'tt-head');
     head.append(`${laneName(g)} · G${g.id}`);
     tooltip.append(head);
+    const near = (data.logs || []).filter((lg) => lg.g === g.id && Math.abs(timeToX(lg.time, view, x0, x1) - x) <= 4);
+    for (const lg of near.slice(0, 4)) {
+      tooltip.append(el('div', 'tt-log', `${formatDuration(lg.time)} ${lg.category ? `${lg.category}: ` : ''}${lg.message}`));
+    }
     if (si < 0) {
       tooltip.append(el('div', 'tt-row', g.spans.length && t < g.spans[0].start ? 'not created yet' : 'exited'));
     } else {
