@@ -190,7 +190,7 @@ async function main() {
       case 'ArrowLeft':
       case 'ArrowRight': {
         const dir = e.key === 'ArrowLeft' ? -1 : 1;
-        if (e.shiftKey) tl.panBy(0.2 * dir);
+        if (e.shiftKey) tl.panStep(dir);
         else step(dir);
         break;
       }
@@ -201,8 +201,8 @@ async function main() {
         break;
       case 'Home': if (onScroller) handled = false; else setCursor(0); break;
       case 'End': if (onScroller) handled = false; else setCursor(runEnd()); break;
-      case '+': case '=': tl.zoomBy(1 / 1.6); break;
-      case '-': case '_': tl.zoomBy(1.6); break;
+      case '+': case '=': tl.zoomStep(1); break;
+      case '-': case '_': tl.zoomStep(-1); break;
       case '0': tl.fit(); break;
       case 'j': showFinding(nextFinding(1)); break;
       case 'k': showFinding(nextFinding(-1)); break;
@@ -396,12 +396,15 @@ async function main() {
     play.enable(true);
     if (pending && pending.zoom) tl.setView(pending.zoom);
     else showActivity();
-    let t = runEnd();
-    if (pending && pending.t != null && Number.isFinite(pending.t)) t = pending.t;
-    else if (findings().length) t = findings()[0].time_ns;
+    // The cursor goes where the URL says or, by default, to the first
+    // finding, which is shown: its moment on the timeline, its lines in the
+    // code. Without findings it rests at the end, where a leak would be.
+    const t = pending && pending.t != null && Number.isFinite(pending.t) ? pending.t : null;
     pending = null;
     refresh();
-    setCursor(t);
+    if (t != null) setCursor(t);
+    else if (findings().length) showFinding(0);
+    else setCursor(runEnd());
     speak(true);
   }
 
@@ -467,7 +470,7 @@ async function main() {
       if (i < 0) continue;
       const s = g.spans[i];
       if (s.state === 'done' || s.state === 'none') continue;
-      const line = userLine(model.stacks[s.stack], scenario.file);
+      const line = lineOf(g, i);
       if (line) list.push({line, id: g.id, color: colorFor(g.id), label: `G${g.id}`});
     }
     code.setPositions(list);
@@ -640,7 +643,7 @@ async function main() {
         const i = spanAt(g.spans, cursor, model.now);
         if (i < 0) continue;
         const s = g.spans[i];
-        const line = userLine(model.stacks[s.stack], scenario.file);
+        const line = lineOf(g, i);
         gs.push(`G${g.id} ${laneName(g)} ${s.state}${s.reason ? ` on ${s.reason}` : ''}${line ? ` at line ${line}` : ''}`);
       }
       parts.push(`At ${formatDuration(cursor)}: ${gs.length ? gs.join('; ') : 'no goroutines'}.`);
@@ -691,8 +694,23 @@ async function main() {
 
   // ---- helpers ----
 
+  // visibleGoroutines lists the lanes in the order the goroutines appeared,
+  // so that a parent comes before what it made and the first movers of a
+  // run are at the top (ids alone do not say it: the runtime reuses them).
   function visibleGoroutines() {
-    return model.goroutines.filter((g) => showHidden || !g.hidden).sort((a, b) => a.id - b.id);
+    const first = (g) => (g.spans.length ? g.spans[0].start : Infinity);
+    return model.goroutines.filter((g) => showHidden || !g.hidden)
+      .sort((a, b) => first(a) - first(b) || a.id - b.id);
+  }
+
+  // lineOf returns the line of the scenario's file that goroutine g is at
+  // in its span i: where the span began or, for a span that began without
+  // a stack in the file (a goroutine just scheduled), where it ended, which
+  // is the code it was running.
+  function lineOf(g, i) {
+    const here = userLine(model.stacks[g.spans[i].stack], scenario.file);
+    if (here || i + 1 >= g.spans.length) return here;
+    return userLine(model.stacks[g.spans[i + 1].stack], scenario.file);
   }
 
   function colorFor(id) {

@@ -14,6 +14,9 @@ const KEYWORDS = new Set([
 // One token of a line: comment, string, rune, number or word.
 const TOKEN = /(\/\/.*$)|("(?:[^"\\]|\\.)*"|`[^`]*`|'(?:[^'\\]|\\.)*')|(\b\d+(?:\.\d+)?\b)|([A-Za-z_]\w*)/g;
 
+// The goroutine tags a line shows at most; more are counted ("+996").
+const MAX_TAGS = 4;
+
 // A marker comment: "// BUG" or "// FIX", alone or followed by a reason.
 const MARKER = /\/\/\s*(BUG|FIX)\b/;
 
@@ -111,11 +114,17 @@ export function codeView(el, titleEl) {
       row.style.background = tint(ps[0].color, 0.22);
       const here = document.createElement('span');
       here.className = 'here';
-      for (const p of ps) {
+      for (const p of ps.slice(0, MAX_TAGS)) {
         const b = document.createElement('b');
         b.style.background = p.color;
         b.textContent = p.label;
         here.append(b);
+      }
+      if (ps.length > MAX_TAGS) {
+        const more = document.createElement('b');
+        more.className = 'more';
+        more.textContent = `+${ps.length - MAX_TAGS}`;
+        here.append(more);
       }
       row.querySelector('.src').append(here);
     }

@@ -21,6 +21,7 @@ const DRAG_PX = 4; // movement below this is a click, not a drag
 const MIN_SPAN_NS = 1000; // the deepest zoom: 1 µs across the view
 const ZOOM_STEP = 1.6; // one +/- key press
 const PAN_FRACTION = 0.2; // one shift+arrow press, as a share of the view
+const MAX_LINKS = 150; // arrows drawn at most; see drawLinks
 
 // The states whose spans are waits; their bars carry the block reason.
 const BLOCKED = new Set([
@@ -78,7 +79,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
   canvas.addEventListener('wheel', wheel, {passive: false});
 
   return {
-    setData, setCursor, setView, fit, zoomBy, panBy, select, selectNext, setFinding,
+    setData, setCursor, setView, fit, zoomStep, panStep, select, selectNext, setFinding,
     schedule, whenDrawn,
     get view() { return {...view}; },
     get geometry() { return geometry; },
@@ -114,15 +115,17 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     onView(view);
   }
 
-  // zoomBy zooms by factor (<1 is in) around anchor, the cursor by default.
-  function zoomBy(factor, anchor) {
-    const a = anchor ?? (cursor ?? (view.start + view.end) / 2);
-    setView(zoomView(view, factor, a, total(), MIN_SPAN_NS));
+  // zoomStep zooms in (dir > 0) or out one step around the cursor, or
+  // around the middle of the view when the cursor is off screen.
+  function zoomStep(dir) {
+    const mid = (view.start + view.end) / 2;
+    const a = cursor != null && cursor >= view.start && cursor <= view.end ? cursor : mid;
+    setView(zoomView(view, dir > 0 ? 1 / ZOOM_STEP : ZOOM_STEP, a, total(), MIN_SPAN_NS));
   }
 
-  // panBy moves the view by a share of its width.
-  function panBy(share) {
-    setView(panView(view, share * (view.end - view.start), total(), MIN_SPAN_NS));
+  // panStep moves the view a step later (dir > 0) or earlier.
+  function panStep(dir) {
+    setView(panView(view, dir * PAN_FRACTION * (view.end - view.start), total(), MIN_SPAN_NS));
   }
 
   function select(id) {
@@ -338,14 +341,26 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     ctx.stroke();
   }
 
+  // drawLinks draws the arrows of the links in view. Past MAX_LINKS (a
+  // thousand goroutines made by one loop) the picture is only ink, so then
+  // only the arrows of the chosen goroutine and of the findings are drawn.
   function drawLinks(lanes, x0, x1) {
     const yOf = new Map(lanes.map((l) => [l.id, l.barY + l.barH / 2]));
-    for (const link of data.links) {
+    const inView = data.links.filter((link) => {
+      if (!yOf.has(link.to)) return false;
+      const x = timeToX(link.time, view, x0, x1);
+      return x >= x0 - 40 && x <= x1 + 40;
+    });
+    let links = inView;
+    if (inView.length > MAX_LINKS) {
+      const keep = new Set([selected]);
+      for (const f of data.findings) for (const g of f.goroutines || []) keep.add(g.id);
+      links = inView.filter((link) => keep.has(link.from) || keep.has(link.to)).slice(0, MAX_LINKS);
+    }
+    for (const link of links) {
       const ya = yOf.get(link.from);
       const yb = yOf.get(link.to);
-      if (yb == null) continue;
       const x = timeToX(link.time, view, x0, x1);
-      if (x < x0 - 40 || x > x1 + 40) continue;
       const create = link.kind === 'create';
       ctx.strokeStyle = create ? colors.arrowCreate : colors.arrowWake;
       ctx.fillStyle = ctx.strokeStyle;
