@@ -423,6 +423,85 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("hidpi", func(t *testing.T) {
+		// On a 2x screen the canvas has twice the pixels of its CSS size,
+		// and the bars are still where the page says they are.
+		if _, err := chromedp.Run(b.ctx, chromedp.EmulateViewport(1440, 900, chromedp.EmulateScale(2))); err != nil {
+			t.Fatalf("emulate a 2x screen: %v", err)
+		}
+		defer chromedp.Run(b.ctx, chromedp.EmulateViewport(1440, 900))
+		b.open(t, "scenario=deadlock-cross-wait&variant=broken")
+		st := b.waitEnded(t, "broken")
+		ratio := eval[float64](t, b, `(() => { const c = document.getElementById("timeline-canvas"); return c.width / c.getBoundingClientRect().width; })()`)
+		if ratio < 1.99 || ratio > 2.01 {
+			t.Errorf("canvas pixels per CSS pixel = %.3f, want 2", ratio)
+		}
+		for _, l := range st.Lanes {
+			for _, s := range l.Spans {
+				if !strings.HasPrefix(s.State, "blocked-") || s.X1-s.X0 < 20 {
+					continue
+				}
+				want, _ := parseHex(st.Colors[s.State])
+				if got := b.pixel(t, s.X0+(s.X1-s.X0)*0.25, l.BarY+3); !near(got, want, 12) {
+					t.Errorf("lane G%d at 2x: pixel %v, want the %s colour %v", l.ID, got, s.State, want)
+				}
+			}
+		}
+	})
+
+	t.Run("keys", func(t *testing.T) {
+		b.open(t, "scenario=deadlock-cross-wait&variant=broken")
+		st := b.waitEnded(t, "broken")
+		type view struct{ Start, End float64 }
+		getView := func() view {
+			return eval[view](t, b, `(() => { const v = window.concviz.view; return {Start: v.start, End: v.end}; })()`)
+		}
+		b.press(t, "0")
+		fit := getView()
+		if fit.Start != 0 || fit.End <= 0 {
+			t.Fatalf("after 0 the view is %+v, want the whole run", fit)
+		}
+		b.press(t, "+")
+		if z := getView(); z.End-z.Start >= fit.End-fit.Start {
+			t.Errorf("+ did not zoom in: %+v, then %+v", fit, z)
+		}
+		b.press(t, "-")
+		b.press(t, "-")
+		if z := getView(); z.End-z.Start < fit.End-fit.Start {
+			t.Errorf("- did not zoom out: %+v", z)
+		}
+		b.press(t, "0")
+		b.press(t, kb.Home)
+		if c := b.state(t).Cursor; c == nil || *c != 0 {
+			t.Errorf("Home: cursor = %v, want 0", c)
+		}
+		b.press(t, kb.ArrowRight)
+		first := b.state(t).Cursor
+		if first == nil || *first <= 0 {
+			t.Fatalf("→ did not step to the first event: cursor = %v", first)
+		}
+		b.press(t, kb.ArrowRight)
+		if c := b.state(t).Cursor; c == nil || *c <= *first {
+			t.Errorf("→ did not step forward from %d: cursor = %v", *first, c)
+		}
+		b.press(t, kb.ArrowLeft)
+		if c := b.state(t).Cursor; c == nil || *c != *first {
+			t.Errorf("← did not step back to %d: cursor = %v", *first, c)
+		}
+
+		// j shows the first finding; the screen-reader summary then says
+		// where each goroutine is.
+		b.press(t, "j")
+		if c := b.state(t).Cursor; c == nil || *c != st.Findings[0].Time {
+			t.Errorf("j: cursor = %v, want the finding's time %d", c, st.Findings[0].Time)
+		}
+		js := `document.getElementById("live-summary").textContent.includes("blocked-recv")`
+		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+			summary := eval[string](t, b, `document.getElementById("live-summary").textContent`)
+			t.Errorf("the live summary does not tell the blocked goroutines: %q", summary)
+		}
+	})
+
 	t.Run("picker", func(t *testing.T) {
 		b.open(t, "")
 		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelectorAll("#picker button").length > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
