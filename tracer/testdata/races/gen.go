@@ -6,9 +6,10 @@
 // this machine's paths replaced by /src/ (this directory) and /goroot/ (the
 // Go installation), so the tests parse real race detector output of the Go
 // version that wrote it. Run it with "go run gen.go" after a Go upgrade; it
-// keeps the files of older versions. The tests take the lines they expect from the "// LINE:name" comments of
-// the programs as they are now, so after editing a program, run gen.go
-// again and delete the outputs of older versions whose lines moved.
+// keeps the files of older versions. The tests take the lines they expect
+// from the "// LINE:name" comments of the programs as they are now, so after
+// editing a program, run gen.go again and delete the outputs of older
+// versions whose lines moved.
 package main
 
 import (
