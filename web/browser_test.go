@@ -502,6 +502,18 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("unknown-scenario", func(t *testing.T) {
+		b.open(t, "scenario=no-such-puzzle")
+		js := `window.concviz.runState === "error"`
+		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("an unknown scenario in the URL did not end in an error: %v", err)
+		}
+		status := eval[string](t, b, `document.getElementById("run-status").textContent`)
+		if !strings.Contains(status, "no-such-puzzle") {
+			t.Errorf("the status does not name the unknown scenario: %q", status)
+		}
+	})
+
 	t.Run("picker", func(t *testing.T) {
 		b.open(t, "")
 		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelectorAll("#picker button").length > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
@@ -528,6 +540,18 @@ func TestBrowser(t *testing.T) {
 		}
 		if eval[string](t, b, `window.concviz.runState`) != "idle" {
 			t.Errorf("a page opened without a scenario started a run")
+		}
+
+		// Choosing a scenario runs its broken variant and puts it in the URL.
+		if _, err := chromedp.Run(b.ctx, chromedp.Click(chromedp.CSS(`#picker button[data-id="deadlock-main-recv"]`))); err != nil {
+			t.Fatalf("click deadlock-main-recv: %v", err)
+		}
+		st := b.waitEnded(t, "broken")
+		if st.Scenario != "deadlock-main-recv" || st.Outcome != "deadlock" {
+			t.Errorf("after the click: scenario %q, outcome %q, want deadlock-main-recv, deadlock", st.Scenario, st.Outcome)
+		}
+		if got := eval[string](t, b, `location.search`); !strings.Contains(got, "scenario=deadlock-main-recv") {
+			t.Errorf("the URL does not carry the chosen scenario: %q", got)
 		}
 	})
 

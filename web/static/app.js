@@ -125,6 +125,7 @@ async function main() {
   const live = $('live-summary');
   const detail = $('goroutine-detail');
   const emptyEl = $('timeline-empty');
+  const legendEl = $('legend');
 
   const tl = timeline($('timeline-canvas'), {
     scroll: $('timeline-scroll'),
@@ -136,7 +137,10 @@ async function main() {
   const code = codeView($('code'), $('code-title'));
   const rep = reportView($('report'), {onFinding: (i) => showFinding(i)});
   const play = player($('player'), {
-    onSeek: (t) => setCursor(t),
+    onSeek: (t) => {
+      setCursor(t);
+      tl.reveal(cursor);
+    },
     onStep: (dir) => step(dir),
     view: () => tl.view,
   });
@@ -384,8 +388,13 @@ async function main() {
     runState = 'ended';
     cancelButton.hidden = true;
     if (msg.error) lastError = msg.error;
+    const notes = [];
+    if (msg.timeline) {
+      notes.push(...(msg.timeline.warnings || []));
+      if (msg.timeline.truncated) notes.push('The trace ended in the middle of a generation: what came after the last complete one is lost.');
+    }
     if (report) {
-      rep.show(report, scenario);
+      rep.show(report, scenario, notes);
       const note = msg.cancelled ? ' (cancelled)' : '';
       setStatus('ended', `${report.outcome}${note} · ${formatDuration(runEnd())}`);
     } else {
@@ -437,12 +446,11 @@ async function main() {
       now: model.now,
       duration: model.duration,
       live: runState === 'running',
-      scenarioFile: scenario ? scenario.file : '',
     });
     tl.setCursor(cursor);
     showPositions();
     play.setTime(cursor ?? 0, runEnd());
-    legend($('legend'), states, tl.colors, lanes, model.links.length > 0, findings().length > 0);
+    legend(legendEl, states, tl.colors, lanes, model.links.length > 0, findings().length > 0);
     if (selected) renderDetail();
   }
 
@@ -499,6 +507,7 @@ async function main() {
   function step(dir) {
     if (runState !== 'ended' || events.length === 0) return;
     setCursor(nextEvent(events, cursor ?? 0, dir));
+    tl.reveal(cursor);
   }
 
   function showFinding(i) {
@@ -546,7 +555,7 @@ async function main() {
     const h = document.createElement('h3');
     const chip = document.createElement('span');
     chip.className = 'swatch';
-    chip.style.cssText = `width:10px;height:10px;border-radius:3px;display:inline-block;background:${colorFor(g.id)}`;
+    chip.style.background = colorFor(g.id);
     h.append(chip, `${laneName(g)} · G${g.id}`);
     const close = document.createElement('button');
     close.type = 'button';
@@ -596,10 +605,9 @@ async function main() {
     for (const v of scenario.variants) {
       const b = document.createElement('button');
       b.type = 'button';
-      b.setAttribute('role', 'radio');
       b.dataset.variant = v.name;
       const on = v.name === shown || (shown === 'fixed' && v.name === fixedName);
-      b.setAttribute('aria-checked', String(on));
+      b.setAttribute('aria-pressed', String(on));
       b.textContent = v.name === 'broken' ? 'Broken' : v.name === 'fixed' ? 'Fixed' : `Fixed (${v.name.replace(/^fixed-/, '')})`;
       b.title = `Run the ${v.name} variant (expects ${v.expect}); f switches`;
       b.addEventListener('click', () => {

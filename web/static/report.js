@@ -37,8 +37,9 @@ export function reportView(el, {onFinding}) {
     placeholder(`Running ${scenario.id} (${variant})…`);
   }
 
-  // show renders report for scenario (the catalog entry).
-  function show(report, scenario) {
+  // show renders report for scenario (the catalog entry); notes are the
+  // timeline's own warnings (a truncated trace).
+  function show(report, scenario, notes = []) {
     el.textContent = '';
     buttons = [];
     const bad = BAD.has(report.outcome);
@@ -88,7 +89,7 @@ export function reportView(el, {onFinding}) {
     if (report.exit_code) facts.push(`exit code ${report.exit_code}`);
     el.append(node('p', 'placeholder', facts.join(' · ')));
 
-    for (const w of report.warnings || []) el.append(node('p', 'warning', `⚠ ${w}`));
+    for (const w of new Set([...(report.warnings || []), ...notes])) el.append(node('p', 'warning', `⚠ ${w}`));
     details('Race detector report', report.race);
     details('Crash output', report.crash);
     details('Program output', report.output);

@@ -35,8 +35,8 @@ const BLOCKED = new Set([
 // lane is chosen, onView(view) when zoom or pan changes.
 export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) {
   // data is what the view draws: {lanes:[{g, color}], links, logs, stacks,
-  // findings, now, duration, live, scenarioFile}; set by setData.
-  let data = {lanes: [], links: [], logs: [], stacks: [], findings: [], now: 0, duration: 0, live: false, scenarioFile: ''};
+  // findings, now, duration, live}; set by setData.
+  let data = {lanes: [], links: [], logs: [], stacks: [], findings: [], now: 0, duration: 0, live: false};
   // view is the time window on screen.
   let view = {start: 0, end: 1e6};
   // follow keeps the view fitted to the whole run until the user zooms or pans.
@@ -79,7 +79,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
   canvas.addEventListener('wheel', wheel, {passive: false});
 
   return {
-    setData, setCursor, setView, fit, zoomStep, panStep, select, selectNext, setFinding,
+    setData, setCursor, setView, fit, reveal, zoomStep, panStep, select, selectNext, setFinding,
     schedule, whenDrawn,
     get view() { return {...view}; },
     get geometry() { return geometry; },
@@ -113,6 +113,13 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     fitView();
     schedule();
     onView(view);
+  }
+
+  // reveal pans the view, keeping its zoom, so that time t is on screen.
+  function reveal(t) {
+    if (t >= view.start && t <= view.end) return;
+    const w = view.end - view.start;
+    setView({start: t < view.start ? t - w * 0.1 : t - w * 0.9, end: (t < view.start ? t - w * 0.1 : t - w * 0.9) + w});
   }
 
   // zoomStep zooms in (dir > 0) or out one step around the cursor, or
@@ -717,4 +724,3 @@ function el(tag, cls, text) {
   return e;
 }
 
-export {BLOCKED};
