@@ -45,11 +45,11 @@ func buildRaceChild(ctx context.Context) (string, error) {
 		return "", err
 	}
 	goTool, err := exec.LookPath("go")
+	if err != nil && os.Getenv("GOROOT") != "" {
+		goTool, err = exec.LookPath(filepath.Join(os.Getenv("GOROOT"), "bin", "go"))
+	}
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, serr := os.Stat(goTool); serr != nil {
-			return "", fmt.Errorf("no Go toolchain found to build a -race child: %w", err)
-		}
+		return "", fmt.Errorf("no Go toolchain found to build a -race child: %w", err)
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -69,7 +70,32 @@ const (
 	minWidth = 8
 	// tickEvery is about how many columns apart the axis labels are.
 	tickEvery = 20
+	// maxRows caps the lanes drawn: a thousand rows of one closure say no
+	// more than twenty do, and the rest is summarised in one line.
+	maxRows = 20
 )
+
+// commonNames summarises the start functions of goroutines, most common
+// first: "999 scenarios.counterBroken.func1".
+func commonNames(gs []*tracer.Goroutine) string {
+	count := map[string]int{}
+	var order []string
+	for _, g := range gs {
+		if count[g.Name] == 0 {
+			order = append(order, g.Name)
+		}
+		count[g.Name]++
+	}
+	sort.SliceStable(order, func(i, j int) bool { return count[order[i]] > count[order[j]] })
+	if len(order) > 3 {
+		order = order[:3]
+	}
+	parts := make([]string, len(order))
+	for i, n := range order {
+		parts[i] = fmt.Sprintf("%d %s", count[n], n)
+	}
+	return strings.Join(parts, ", ")
+}
 
 // renderTimeline draws the visible goroutines of tl as rows of width state
 // glyphs over [0, tl.Duration], then a time axis and a legend of the glyphs
@@ -89,6 +115,10 @@ func renderTimeline(w io.Writer, tl *tracer.Timeline, width int) {
 		return
 	}
 	dur := max(tl.Duration, 1)
+	var more []*tracer.Goroutine
+	if len(rows) > maxRows {
+		rows, more = rows[:maxRows], rows[maxRows:]
+	}
 
 	labels := make([]string, len(rows))
 	labelWidth := 0
@@ -108,6 +138,9 @@ func renderTimeline(w io.Writer, tl *tracer.Timeline, width int) {
 			b.WriteRune(glyphs[s])
 		}
 		b.WriteString("│\n")
+	}
+	if len(more) > 0 {
+		fmt.Fprintf(&b, "%s   ... and %d more goroutines (%s)\n", strings.Repeat(" ", labelWidth), len(more), commonNames(more))
 	}
 	ruler, axis := timeAxis(dur, width)
 	indent := strings.Repeat(" ", labelWidth+1)
