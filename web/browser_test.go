@@ -489,6 +489,19 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("← did not step back to %d: cursor = %v", *first, c)
 		}
 
+		// Space plays from the cursor and pauses again.
+		b.press(t, kb.Home)
+		b.press(t, " ")
+		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`window.concviz.cursor > 0`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Errorf("space did not play: %v", err)
+		}
+		b.press(t, " ")
+		paused := b.state(t).Cursor
+		time.Sleep(100 * time.Millisecond)
+		if c := b.state(t).Cursor; c == nil || paused == nil || *c != *paused {
+			t.Errorf("space did not pause: the cursor moved from %v to %v", paused, c)
+		}
+
 		// j shows the first finding; the screen-reader summary then says
 		// where each goroutine is.
 		b.press(t, "j")

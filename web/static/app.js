@@ -135,6 +135,7 @@ async function main() {
     onView: () => saveURL(false),
   });
   const code = codeView($('code'), $('code-title'));
+  code.setSource(null);
   const rep = reportView($('report'), {onFinding: (i) => showFinding(i)});
   const play = player($('player'), {
     onSeek: (t) => {
@@ -229,6 +230,7 @@ async function main() {
     }
     const changed = !scenario || scenario.id !== s.id;
     scenario = s;
+    runButton.disabled = false;
     variant = v || 'broken';
     if (changed) {
       pick.select(s.id);
@@ -269,7 +271,6 @@ async function main() {
     unstarted++;
     setStatus('running', `Running ${scenario.id} (${variant})…`);
     rep.running(scenario, variant);
-    runButton.disabled = false;
     cancelButton.hidden = false;
     emptyEl.textContent = 'Starting…';
     emptyEl.hidden = false;

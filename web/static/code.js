@@ -47,6 +47,10 @@ export function codeView(el, titleEl) {
     marked = new Map();
     if (!src) {
       titleEl.textContent = 'Source';
+      const p = document.createElement('p');
+      p.className = 'empty';
+      p.textContent = 'The puzzle\'s Go source appears here, with the line each goroutine is at.';
+      el.append(p);
       return;
     }
     titleEl.textContent = src.file;

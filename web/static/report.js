@@ -23,7 +23,8 @@ export function reportView(el, {onFinding}) {
   // buttons are the finding buttons, by index.
   let buttons = [];
 
-  placeholder('Run a scenario to see what happens.');
+  placeholder('Pick a puzzle on the left: its broken variant runs at once. Watch the lanes turn ' +
+    'blocked, read here why, then press f to run the fix. Press ? for every key.');
 
   return {placeholder, running, show, setActive};
 
