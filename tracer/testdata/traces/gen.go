@@ -6,7 +6,9 @@
 //	go run gen.go
 //
 // It runs `viz record` for each fixture, so the traces are exactly what the
-// tool records, harness goroutines included.
+// tool records, harness goroutines included. It builds viz with -trimpath
+// so that the fixtures name source files by import path, not by where this
+// checkout happens to live.
 package main
 
 import (
@@ -30,7 +32,7 @@ func main() {
 	}
 	for _, f := range fixtures {
 		out := fmt.Sprintf("%s-%s-%s.trace", version, f.scenario, f.variant)
-		cmd := exec.Command("go", "run", "../../../cmd/viz", "record", f.scenario, "--variant", f.variant, "-o", out)
+		cmd := exec.Command("go", "run", "-trimpath", "../../../cmd/viz", "record", f.scenario, "--variant", f.variant, "-o", out)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "gen: %s %s: %v\n", f.scenario, f.variant, err)
