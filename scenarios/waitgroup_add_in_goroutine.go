@@ -22,7 +22,8 @@ var waitgroupAddInGoroutine = Scenario{
 		"do not; here each waits a few milliseconds before its wg.Add, so that the bad timing " +
 		"happens in every run.",
 	Fix: "Call wg.Add before the go statement, in the goroutine that will call Wait. The counter " +
-		"then covers every worker before Wait can look at it, however late they start.",
+		"then covers every worker before Wait can look at it, however late they start. Since " +
+		"Go 1.25, wg.Go(f) does the Add and the go statement together.",
 	File: "waitgroup_add_in_goroutine.go",
 	Variants: []Variant{
 		{Name: "broken", Expect: Wrong, Run: addInGoroutineBroken},
