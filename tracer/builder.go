@@ -32,6 +32,8 @@ type Builder struct {
 	// stacks interns stacks by handle, then by frame content.
 	stacks    map[trace.Stack]int
 	stackKeys map[string]int
+	// root is the scenario's first goroutine, once its log event is seen.
+	root trace.GoID
 	// clock maps trace time to wall time, from the latest sync event.
 	clock *trace.ClockSnapshot
 	// Delta bookkeeping for Flush: per goroutine, the first span index
@@ -192,6 +194,7 @@ func (b *Builder) log(ev *trace.Event) {
 	l := ev.Log()
 	id := ev.Goroutine()
 	if l.Category == rootLogCategory {
+		b.root = id
 		if gs := b.gs[id]; gs != nil {
 			gs.g.Hidden = false
 			gs.g.Parent = 0
@@ -316,16 +319,38 @@ func (b *Builder) Truncate(err error) {
 }
 
 // Finish closes every open span at the last event and returns the timeline.
-// The builder must not be used afterwards.
+// The builder must not be used afterwards. A trace that concviz recorded,
+// read in user mode, is recognised by its root announcement and shows the
+// scenario's goroutines only, as it did live.
 func (b *Builder) Finish() *Timeline {
 	end := b.rel(b.last)
 	b.tl.Duration = end
+	if !b.scenarioMode && b.root != 0 {
+		b.hideAllButScenario()
+	}
 	for _, g := range b.tl.Goroutines {
 		if n := len(g.Spans); n > 0 && g.Spans[n-1].End == Open {
 			g.Spans[n-1].End = end
 		}
 	}
 	return b.tl
+}
+
+// hideAllButScenario hides every goroutine that does not descend from the
+// scenario's root.
+func (b *Builder) hideAllButScenario() {
+	parent := make(map[int64]int64, len(b.tl.Goroutines))
+	for _, g := range b.tl.Goroutines {
+		parent[g.ID] = g.Parent
+	}
+	root := int64(b.root)
+	for _, g := range b.tl.Goroutines {
+		id, seen := g.ID, 0
+		for id != 0 && id != root && seen <= len(parent) {
+			id, seen = parent[id], seen+1
+		}
+		g.Hidden = id != root
+	}
 }
 
 // stateOf maps a runtime block reason, refined by the blocking stack, to a
