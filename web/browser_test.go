@@ -141,7 +141,7 @@ func (b *browser) open(t *testing.T, query string) {
 // test with the page's error text.
 func (b *browser) waitEnded(t *testing.T, variant string) pageState {
 	t.Helper()
-	js := fmt.Sprintf(`(() => { const c = window.concviz; return c.runState === "error" || (c.runState === "ended" && c.variant === %q); })()`, variant)
+	js := fmt.Sprintf(`(() => { const c = window.concviz; return c.runState === "error" || (c.endDrawn && c.variant === %q); })()`, variant)
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(runTimeout))); err != nil {
 		st := b.state(t)
 		t.Fatalf("the %s run did not end: %v (runState %q, error %q)", variant, err, st.RunState, st.Error)
@@ -243,6 +243,7 @@ func (b *browser) press(t *testing.T, key string) {
 
 func TestBrowser(t *testing.T) {
 	b := newBrowser(t, 1440, 900)
+	latencies.reset()
 
 	t.Run("deadlock-cross-wait/broken", func(t *testing.T) {
 		b.open(t, "scenario=deadlock-cross-wait&variant=broken")
@@ -628,6 +629,39 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("every-scenario", func(t *testing.T) {
+		// Each broken variant, through the page: it ends in the outcome it
+		// declares, with lanes drawn and a diagnosis, and the page throws
+		// nothing on the way (the exceptions are checked at cleanup).
+		if testing.Short() {
+			t.Skip("runs every scenario; skipped with -short")
+		}
+		var catalog []struct {
+			ID       string `json:"id"`
+			Variants []struct {
+				Name   string `json:"name"`
+				Expect string `json:"expect"`
+			} `json:"variants"`
+		}
+		getJSON(t, b.base+"api/scenarios", &catalog)
+		for _, s := range catalog {
+			t.Run(s.ID, func(t *testing.T) {
+				b.open(t, "scenario="+s.ID+"&variant=broken")
+				st := b.waitEnded(t, "broken")
+				if want := s.Variants[0].Expect; st.Outcome != want {
+					t.Errorf("outcome = %q, want %q", st.Outcome, want)
+				}
+				if len(st.Lanes) == 0 {
+					t.Errorf("no lanes drawn")
+				}
+				if text := eval[string](t, b, `document.querySelector("#report .outcome")?.dataset.outcome || ""`); text != st.Outcome {
+					t.Errorf("the diagnosis shows outcome %q, want %q", text, st.Outcome)
+				}
+				latencies.add(st.Latencies)
+			})
+		}
+	})
+
 	t.Run("live-latency", func(t *testing.T) {
 		// A run of a few hundred milliseconds gives several live updates.
 		for range 3 {
@@ -700,6 +734,12 @@ func (l *latencySamples) add(v []float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.vals = append(l.vals, v...)
+}
+
+func (l *latencySamples) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.vals = nil
 }
 
 func (l *latencySamples) all() []float64 {

@@ -7,6 +7,8 @@
 // the page's state; every property is a fresh copy:
 //
 //   runState          "idle", "running", "ended" or "error"
+//   endDrawn          whether the frame that shows the ended run is painted:
+//                     lanes below describe the end only once it is true
 //   scenario, variant the scenario id and the variant that ran (resolved)
 //   cursor            the cursor time in ns, or null
 //   view              {start, end}: the visible window in ns
@@ -104,6 +106,8 @@ async function main() {
   let latencies = [];
   // updates counts the live updates of the current run.
   let updates = 0;
+  // endDrawn says that the frame showing the end of the run was drawn.
+  let endDrawn = false;
   // lastError is the text of the last error.
   let lastError = '';
   // pending is the URL's time and zoom, applied when the run it names ends.
@@ -301,6 +305,7 @@ async function main() {
     colorOf = new Map();
     latencies = [];
     updates = 0;
+    endDrawn = false;
     lastError = '';
     events = [];
     ranVariant = '';
@@ -415,6 +420,7 @@ async function main() {
     if (t != null) setCursor(t);
     else if (findings().length) showFinding(0);
     else setCursor(runEnd());
+    tl.whenDrawn(() => { endDrawn = runState === 'ended'; });
     speak(true);
   }
 
@@ -738,6 +744,7 @@ async function main() {
   function exposeState() {
     const state = {
       get runState() { return runState; },
+      get endDrawn() { return endDrawn; },
       get scenario() { return scenario ? scenario.id : ''; },
       get variant() { return ranVariant || variant; },
       get cursor() { return cursor; },
