@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/felixge/fgprof"
+
 	"github.com/concviz/concviz/scenarios"
 )
 
@@ -23,9 +25,11 @@ import (
 // descriptor traceFD and, when it ends on its own terms, one JSON
 // childReport on reportFD. Stdout and stderr stay the scenario's own.
 const (
-	envChild = "CONCVIZ_CHILD"
-	traceFD  = 3
-	reportFD = 4
+	envChild   = "CONCVIZ_CHILD"
+	envProfile = "CONCVIZ_PROFILE" // "cpu" or "wall": profile the run on profileFD
+	traceFD    = 3
+	reportFD   = 4
+	profileFD  = 5
 )
 
 // The pprof label that marks scenario goroutines. Goroutines inherit the
@@ -112,9 +116,17 @@ func runChild(spec string) int {
 		fmt.Fprintf(os.Stderr, "concviz child: start trace: %v\n", err)
 		return 3
 	}
+	stopProfile, err := startProfile(os.Getenv(envProfile))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "concviz child: %v\n", err)
+		return 3
+	}
 
 	rep := runWatched(v)
 
+	if err := stopProfile(); err != nil {
+		fmt.Fprintf(os.Stderr, "concviz child: %v\n", err)
+	}
 	trace.Stop()
 	traceOut.Close()
 	if err := json.NewEncoder(reportOut).Encode(rep); err != nil {
@@ -123,6 +135,40 @@ func runChild(spec string) int {
 	}
 	reportOut.Close()
 	return 0
+}
+
+// startProfile starts the profiler a run asked for, writing to profileFD:
+// "cpu" is runtime/pprof's CPU profile (which also puts CPU samples into
+// the execution trace), "wall" is fgprof's wall-clock profile, which sees
+// the time goroutines spend blocked as well as running.
+func startProfile(kind string) (stop func() error, err error) {
+	if kind == "" {
+		return func() error { return nil }, nil
+	}
+	out := os.NewFile(profileFD, "profile")
+	if out == nil {
+		return nil, fmt.Errorf("profile %s: descriptor %d is missing", kind, profileFD)
+	}
+	switch kind {
+	case ProfileCPU:
+		if err := pprof.StartCPUProfile(out); err != nil {
+			return nil, fmt.Errorf("start cpu profile: %w", err)
+		}
+		return func() error {
+			pprof.StopCPUProfile()
+			return out.Close()
+		}, nil
+	case ProfileWall:
+		stopWall := fgprof.Start(out, fgprof.FormatPprof)
+		return func() error {
+			err := stopWall()
+			if cerr := out.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown profile kind %q", kind)
 }
 
 // runWatched starts the variant in a labelled goroutine and watches it

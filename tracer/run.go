@@ -45,12 +45,25 @@ type RunOptions struct {
 	OnUpdate func(*Update)
 	// TraceOut, if set, receives a copy of the raw trace.
 	TraceOut io.Writer
+	// Profile asks for a profile of the run: ProfileCPU or ProfileWall;
+	// "" for none. It lands in Result.Profile.
+	Profile string
 }
+
+// The kinds of profile a run can record.
+const (
+	ProfileCPU  = "cpu"  // runtime/pprof CPU profile: where the CPUs went
+	ProfileWall = "wall" // fgprof wall-clock profile: running and blocked time
+)
 
 // Result is what a run produced.
 type Result struct {
 	Report   *Report
 	Timeline *Timeline
+	// Profile is the run's profile in pprof's gzipped protobuf format
+	// (what `go tool pprof` reads), when one was asked for and the child
+	// lived to write it.
+	Profile []byte
 }
 
 // Run runs one variant of a scenario in a child process and diagnoses it.
@@ -75,6 +88,11 @@ func Run(ctx context.Context, opt RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %s: find own executable: %w", s.ID, err)
 	}
+	switch opt.Profile {
+	case "", ProfileCPU, ProfileWall:
+	default:
+		return nil, fmt.Errorf("unknown profile kind %q (want %s or %s)", opt.Profile, ProfileCPU, ProfileWall)
+	}
 	if s.Race {
 		raceExe, err := raceChild()
 		if err != nil {
@@ -86,7 +104,7 @@ func Run(ctx context.Context, opt RunOptions) (*Result, error) {
 
 	c := &child{
 		exe:      exe,
-		env:      []string{envChild + "=" + s.ID + "/" + v.Name},
+		env:      []string{envChild + "=" + s.ID + "/" + v.Name, envProfile + "=" + opt.Profile},
 		onUpdate: opt.OnUpdate,
 		traceOut: opt.TraceOut,
 	}
@@ -96,7 +114,10 @@ func Run(ctx context.Context, opt RunOptions) (*Result, error) {
 	}
 	out.warnings = append(warnings, out.warnings...)
 	rep := diagnose(s, v, out)
-	res := &Result{Report: rep, Timeline: out.timeline}
+	res := &Result{Report: rep, Timeline: out.timeline, Profile: out.profile}
+	if opt.Profile != "" && len(out.profile) == 0 {
+		rep.Warnings = append(rep.Warnings, "the run ended before its profile was written")
+	}
 	if runErr != nil {
 		return res, fmt.Errorf("run %s %s: %w", s.ID, v.Name, runErr)
 	}
@@ -117,6 +138,7 @@ type childOutput struct {
 	report   *childReport // nil when the child died before reporting
 	stdout   string
 	stderr   string
+	profile  []byte
 	exitCode int
 	timedOut bool
 	elapsed  time.Duration
@@ -146,6 +168,11 @@ func (c *child) run(ctx context.Context, timeout time.Duration) (*childOutput, e
 		closeAll(traceR, traceW, reportR, reportW, stdoutR, stdoutW)
 		return nil, fmt.Errorf("stderr pipe: %w", err)
 	}
+	profileR, profileW, err := os.Pipe()
+	if err != nil {
+		closeAll(traceR, traceW, reportR, reportW, stdoutR, stdoutW, stderrR, stderrW)
+		return nil, fmt.Errorf("profile pipe: %w", err)
+	}
 
 	cmd := exec.Command(c.exe)
 	cmd.Env = append(os.Environ(), c.env...)
@@ -157,7 +184,7 @@ func (c *child) run(ctx context.Context, timeout time.Duration) (*childOutput, e
 	// The child's pipes are plain files, so exec starts no copying
 	// goroutines and Wait returns as soon as the child exits, even if a
 	// grandchild still holds a descriptor; the group kill below ends it.
-	cmd.ExtraFiles = []*os.File{traceW, reportW}
+	cmd.ExtraFiles = []*os.File{traceW, reportW, profileW}
 	cmd.Stdout, cmd.Stderr = stdoutW, stderrW
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		// A process group of its own, so that one kill ends the child and
@@ -168,24 +195,29 @@ func (c *child) run(ctx context.Context, timeout time.Duration) (*childOutput, e
 	}
 	start := time.Now()
 	err = cmd.Start()
-	closeAll(traceW, reportW, stdoutW, stderrW)
+	closeAll(traceW, reportW, stdoutW, stderrW, profileW)
 	if err != nil {
-		closeAll(traceR, reportR, stdoutR, stderrR)
+		closeAll(traceR, reportR, stdoutR, stderrR, profileR)
 		return nil, fmt.Errorf("start child: %w", err)
 	}
 	pgid := cmd.Process.Pid
 
 	var wg sync.WaitGroup
 	var stdout, stderr capBuffer
-	var reportBytes []byte
+	var reportBytes, profileBytes []byte
 	var tl *Timeline
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); copyCapped(&stdout, stdoutR) }()
 	go func() { defer wg.Done(); copyCapped(&stderr, stderrR) }()
 	go func() {
 		defer wg.Done()
 		reportBytes, _ = io.ReadAll(io.LimitReader(reportR, 16<<20))
 		io.Copy(io.Discard, reportR)
+	}()
+	go func() {
+		defer wg.Done()
+		profileBytes, _ = io.ReadAll(io.LimitReader(profileR, 64<<20))
+		io.Copy(io.Discard, profileR)
 	}()
 	go func() { defer wg.Done(); tl = c.readTrace(traceR) }()
 
@@ -211,10 +243,13 @@ func (c *child) run(ctx context.Context, timeout time.Duration) (*childOutput, e
 	// also closes the last copies of the pipes so the readers finish.
 	killGroup(pgid)
 	wg.Wait()
-	closeAll(traceR, reportR, stdoutR, stderrR)
+	closeAll(traceR, reportR, stdoutR, stderrR, profileR)
 	out.elapsed = time.Since(start)
 
 	out.timeline = tl
+	if out.profile, err = scenarioProfile(profileBytes); err != nil {
+		out.warnings = append(out.warnings, err.Error())
+	}
 	out.stdout, out.stderr = stdout.String(), stderr.String()
 	out.exitCode = cmd.ProcessState.ExitCode()
 	var ee *exec.ExitError

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -14,11 +15,13 @@ import (
 )
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "run ID [--variant broken|fixed|fixed-...] [--json] [--timeout D]", stderr)
+	fs := newFlagSet("run", "run ID [--variant broken|fixed|fixed-...] [--json] [--timeout D] [--profile cpu|wall --profile-out FILE]", stderr)
 	variant := fs.String("variant", "broken", "the variant to run: broken, fixed (the default fix) or a fix's name")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	timeout := fs.Duration("timeout", tracer.DefaultTimeout, "kill the run after this long")
 	width := fs.Int("width", 72, "columns of the text timeline")
+	prof := fs.String("profile", "", "record a profile of the run: cpu (runtime/pprof) or wall (fgprof, running and blocked time)")
+	profOut := fs.String("profile-out", "", "write the profile to this file (.pb.gz, for go tool pprof); needs --profile")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -27,9 +30,26 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	res, err := runScenario(ctx, tracer.RunOptions{Scenario: id, Variant: *variant, Timeout: *timeout})
+	switch *prof {
+	case "", tracer.ProfileCPU, tracer.ProfileWall:
+	default:
+		return usagef("--profile must be %s or %s, not %q", tracer.ProfileCPU, tracer.ProfileWall, *prof)
+	}
+	if *profOut != "" && *prof == "" {
+		return usagef("--profile-out needs --profile cpu or --profile wall")
+	}
+	res, err := runScenario(ctx, tracer.RunOptions{Scenario: id, Variant: *variant, Timeout: *timeout, Profile: *prof})
 	if err != nil {
 		return err
+	}
+	if *profOut != "" {
+		if len(res.Profile) == 0 {
+			return fmt.Errorf("run: the run ended before its profile was written")
+		}
+		if err := os.WriteFile(*profOut, res.Profile, 0o644); err != nil {
+			return fmt.Errorf("run: %w", err)
+		}
+		fmt.Fprintf(stderr, "viz: %s profile written to %s (go tool pprof -http=: %s)\n", *prof, *profOut, *profOut)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
