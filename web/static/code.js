@@ -89,6 +89,9 @@ export function codeView(el, titleEl) {
       frag.append(row);
     });
     el.append(frag);
+    // Open at the bug, before any goroutine is placed.
+    const bugs = [...marked].filter(([, k]) => k === 'bug').map(([n]) => n);
+    if (bugs.length) reveal(Math.min(...bugs));
   }
 
   // setPositions highlights, for each goroutine, the line it is at:
