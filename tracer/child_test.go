@@ -3,6 +3,7 @@ package tracer
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -97,5 +98,33 @@ func TestChildGrandchildrenDieWithTheGroup(t *testing.T) {
 			t.Fatalf("grandchild %d still runs after the run ended", pid)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestChildMemoryHogIsStopped(t *testing.T) {
+	c := &child{exe: os.Args[0], env: []string{envTestChild + "=alloc"}, memCap: 256 << 20}
+	out, err := c.run(context.Background(), 30*time.Second)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if out.timedOut {
+		t.Fatalf("the memory hog ran into the timeout instead of the memory cap")
+	}
+	if !strings.Contains(out.killedFor, "memory") {
+		t.Errorf("killedFor = %q, want the memory cap", out.killedFor)
+	}
+}
+
+func TestCappedReader(t *testing.T) {
+	full := make(chan struct{})
+	r := &cappedReader{r: strings.NewReader(strings.Repeat("x", 100)), limit: 10, full: full}
+	b, err := io.ReadAll(r)
+	if len(b) != 10 || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("read %d bytes, err %v; want 10 and ErrUnexpectedEOF", len(b), err)
+	}
+	select {
+	case <-full:
+	default:
+		t.Errorf("full not closed at the cap")
 	}
 }

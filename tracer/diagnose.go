@@ -66,7 +66,16 @@ func diagnose(s *scenarios.Scenario, v *scenarios.Variant, out *childOutput) *Re
 	if out.timedOut {
 		d.timeout(out)
 	}
-	if out.report == nil && !crashed && !out.timedOut {
+	if out.killedFor != "" {
+		rep.Findings = append(rep.Findings, Finding{
+			Kind:       scenarios.Crash,
+			Summary:    fmt.Sprintf("concviz stopped the program because %s.", out.killedFor),
+			Goroutines: []GoroutineRef{},
+			Locations:  []Location{},
+			Time:       tl.Duration,
+		})
+	}
+	if out.report == nil && !crashed && !out.timedOut && out.killedFor == "" {
 		rep.Crash = trimOutput(out.stderr)
 		rep.Findings = append(rep.Findings, Finding{
 			Kind:       scenarios.Crash,

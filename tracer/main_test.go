@@ -38,6 +38,16 @@ func testChild(mode string) int {
 			os.Stdout.WriteString(line)
 		}
 		return 0
+	case "alloc":
+		// Allocates without bound, touching every page.
+		var hoard [][]byte
+		for {
+			b := make([]byte, 16<<20)
+			for i := range b {
+				b[i] = 1
+			}
+			hoard = append(hoard, b)
+		}
 	case "fork":
 		// Starts a grandchild that outlives this process unless the
 		// parent kills the whole group, prints its pid and exits.

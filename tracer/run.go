@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,6 +30,19 @@ const TracePeriod = 50 * time.Millisecond
 
 // outputCap bounds what is kept of the child's stdout and of its stderr.
 const outputCap = 1 << 20
+
+// Limits of a child, past which the runner kills it and says why. A puzzle
+// stays far below both; a runaway program must not take the machine or the
+// server's memory with it.
+const (
+	// MemoryCap bounds the child's resident memory, checked every
+	// limitPoll from /proc (a -race child's shadow memory counts only as
+	// far as it is touched).
+	MemoryCap = 2 << 30
+	// TraceCap bounds the bytes of trace read from one child.
+	TraceCap  = 256 << 20
+	limitPoll = 50 * time.Millisecond
+)
 
 // RunOptions says what to run and how to follow it.
 type RunOptions struct {
@@ -130,6 +144,11 @@ type child struct {
 	env      []string
 	onUpdate func(*Update)
 	traceOut io.Writer
+	// traceFull is closed by the trace reader when the trace passes
+	// TraceCap.
+	traceFull chan struct{}
+	// memCap overrides MemoryCap when positive (tests use a small one).
+	memCap int64
 }
 
 // childOutput is everything a finished child left behind.
@@ -141,8 +160,11 @@ type childOutput struct {
 	profile  []byte
 	exitCode int
 	timedOut bool
-	elapsed  time.Duration
-	warnings []string
+	// killedFor says why the runner killed the child for exceeding a
+	// limit, "" when it did not.
+	killedFor string
+	elapsed   time.Duration
+	warnings  []string
 }
 
 // run starts the child, follows its trace and waits for it and every
@@ -201,6 +223,7 @@ func (c *child) run(ctx context.Context, timeout time.Duration) (*childOutput, e
 		return nil, fmt.Errorf("start child: %w", err)
 	}
 	pgid := cmd.Process.Pid
+	c.traceFull = make(chan struct{})
 
 	var wg sync.WaitGroup
 	var stdout, stderr capBuffer
@@ -227,17 +250,33 @@ func (c *child) run(ctx context.Context, timeout time.Duration) (*childOutput, e
 	out := &childOutput{}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
+	limits := time.NewTicker(limitPoll)
+	defer limits.Stop()
 	var waitErr, runErr error
-	select {
-	case waitErr = <-waitDone:
-	case <-timer.C:
-		out.timedOut = true
-		killGroup(pgid)
-		waitErr = <-waitDone
-	case <-ctx.Done():
-		runErr = ctx.Err()
-		killGroup(pgid)
-		waitErr = <-waitDone
+wait:
+	for {
+		select {
+		case waitErr = <-waitDone:
+			break wait
+		case <-timer.C:
+			out.timedOut = true
+			killGroup(pgid)
+		case <-ctx.Done():
+			runErr = ctx.Err()
+			killGroup(pgid)
+		case <-c.traceFull:
+			out.killedFor = fmt.Sprintf("its trace grew past %s", byteSize(TraceCap))
+			killGroup(pgid)
+		case <-limits.C:
+			memCap := int64(MemoryCap)
+			if c.memCap > 0 {
+				memCap = c.memCap
+			}
+			if rss := residentBytes(pgid); rss > memCap && out.killedFor == "" {
+				out.killedFor = fmt.Sprintf("it used more than %s of memory", byteSize(memCap))
+				killGroup(pgid)
+			}
+		}
 	}
 	// The child is gone; whatever it started goes with its group, which
 	// also closes the last copies of the pipes so the readers finish.
@@ -278,7 +317,7 @@ func (c *child) run(ctx context.Context, timeout time.Duration) (*childOutput, e
 // could and is about to wait for the next generation.
 func (c *child) readTrace(r io.Reader) *Timeline {
 	b := NewBuilder(true)
-	src := io.Reader(r)
+	src := io.Reader(&cappedReader{r: r, limit: TraceCap, full: c.traceFull})
 	if c.traceOut != nil {
 		src = io.TeeReader(src, c.traceOut)
 	}
@@ -324,6 +363,48 @@ type flushingReader struct {
 func (f *flushingReader) Read(p []byte) (int, error) {
 	f.flush()
 	return f.r.Read(p)
+}
+
+// cappedReader passes at most limit bytes through, then reports EOF and
+// closes full once, so that the runner stops the child.
+type cappedReader struct {
+	r     io.Reader
+	n     int64
+	limit int64
+	full  chan struct{}
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.n >= c.limit {
+		if c.full != nil {
+			close(c.full)
+			c.full = nil
+		}
+		return 0, io.ErrUnexpectedEOF
+	}
+	if rest := c.limit - c.n; int64(len(p)) > rest {
+		p = p[:rest]
+	}
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// residentBytes returns the resident memory of a process, 0 if unknown.
+func residentBytes(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(fields[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
 }
 
 // killGroup kills a process group; a group already gone is fine.
