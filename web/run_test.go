@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"go.uber.org/goleak"
 
 	"github.com/concviz/concviz/scenarios"
 )
@@ -181,4 +182,6 @@ func TestRealCancel(t *testing.T) {
 	if pids := childPIDs(t); len(pids) > 0 {
 		t.Errorf("child processes left after closing the connection: %v", pids)
 	}
+	ts.Close()
+	goleak.VerifyNone(t)
 }

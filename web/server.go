@@ -216,14 +216,14 @@ func ListenAndServe(ctx context.Context, addr string, opt Options, ready func(ur
 
 // serverURL is the URL to print for a server listening at a (the real
 // port) that was asked for host. The host as asked is kept, since it is a
-// name the server answers to; an empty or unspecified host is reachable on
-// loopback.
+// name the server answers to; an empty or unspecified host (all
+// interfaces) is printed as loopback, which browsers reach and trust.
 func serverURL(host string, a net.Addr) string {
 	port := "0"
 	if ta, ok := a.(*net.TCPAddr); ok {
 		port = strconv.Itoa(ta.Port)
 	}
-	if host == "" {
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port) + "/"
