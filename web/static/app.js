@@ -13,7 +13,8 @@
 //   cursor            the cursor time in ns, or null
 //   view              {start, end}: the visible window in ns
 //   lanes             [{id, name, y, h, barY, barH, spans:[{x0, x1, state}]}]:
-//                     the lanes as last drawn, in CSS pixels of the canvas
+//                     the lanes on screen as last drawn, in CSS pixels of the
+//                     canvas (the canvas covers the visible part only)
 //   colors            {state: "#rrggbb"}: the palette the canvas uses
 //   highlightedLines  [{line, g}]: the code pane's "goroutine g is here" lines
 //   focusedLines      the lines of the finding being shown
@@ -418,7 +419,7 @@ async function main() {
     pending = null;
     refresh();
     if (t != null) setCursor(t);
-    else if (findings().length) showFinding(0);
+    else if (findings().length) showFinding(0, false);
     else setCursor(runEnd());
     tl.whenDrawn(() => { endDrawn = runState === 'ended'; });
     speak(true);
@@ -517,13 +518,15 @@ async function main() {
     tl.reveal(cursor);
   }
 
-  function showFinding(i) {
+  // showFinding shows finding i: its moment, its lines and its entry in the
+  // diagnosis, which scrolls into view only when the user asked (reveal).
+  function showFinding(i, reveal = true) {
     const fs = findings();
     if (i < 0 || i >= fs.length) return;
     activeFinding = i;
     const f = fs[i];
     tl.setFinding(i);
-    rep.setActive(i);
+    rep.setActive(i, reveal);
     setCursor(f.time_ns);
     const lines = (f.locations || [])
       .concat((f.goroutines || []).map((g) => g.location))

@@ -96,10 +96,11 @@ export function reportView(el, {onFinding}) {
     details('Program output', report.output);
   }
 
-  // setActive marks finding i as the one shown (-1 for none).
-  function setActive(i) {
+  // setActive marks finding i as the one shown (-1 for none) and, with
+  // reveal, scrolls it into view.
+  function setActive(i, reveal) {
     buttons.forEach((b, j) => b.setAttribute('aria-pressed', String(i === j)));
-    if (buttons[i]) buttons[i].scrollIntoView({block: 'nearest'});
+    if (reveal && buttons[i]) buttons[i].scrollIntoView({block: 'nearest'});
   }
 
   function details(summary, text) {

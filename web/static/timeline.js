@@ -2,6 +2,12 @@
 // state, arrows for wake-ups and go statements, findings drawn where they
 // happen, and a time cursor. A canvas, not DOM nodes, because a run can hold
 // thousands of spans and the view is redrawn on every trace generation.
+//
+// The canvas is only as tall as the visible part of the timeline: it sticks
+// to the top of its scrolling box, a spacer gives the box the height of all
+// the lanes, and each draw shifts the lanes by the scroll offset. A canvas of
+// a thousand lanes at 2x would pass the browser's size limit; this one never
+// does, and the time axis stays in view as the lanes scroll under it.
 
 import {
   arrowPath, clampView, formatDuration, laneAt, layoutLanes, panView, shortFunc,
@@ -66,7 +72,10 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
 
   const ctx = canvas.getContext('2d');
 
+  const spacer = scroll.querySelector('#timeline-spacer');
+
   new ResizeObserver(() => schedule()).observe(scroll);
+  scroll.addEventListener('scroll', () => schedule(), {passive: true});
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
     colors = readColors();
     schedule();
@@ -119,7 +128,8 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
   function reveal(t) {
     if (t >= view.start && t <= view.end) return;
     const w = view.end - view.start;
-    setView({start: t < view.start ? t - w * 0.1 : t - w * 0.9, end: (t < view.start ? t - w * 0.1 : t - w * 0.9) + w});
+    const start = t < view.start ? t - w * 0.1 : t - w * 0.9;
+    setView({start, end: start + w});
   }
 
   // zoomStep zooms in (dir > 0) or out one step around the cursor, or
@@ -135,8 +145,16 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     setView(panView(view, dir * PAN_FRACTION * (view.end - view.start), total(), MIN_SPAN_NS));
   }
 
+  // select marks the goroutine id and scrolls its lane into view.
   function select(id) {
     selected = id;
+    const i = data.lanes.findIndex((l) => l.g.id === id);
+    if (i >= 0) {
+      const top = i * laneH;
+      const room = scroll.clientHeight - AXIS_H - FOOT_H;
+      if (top < scroll.scrollTop) scroll.scrollTop = top;
+      else if (top + laneH > scroll.scrollTop + room) scroll.scrollTop = top + laneH - room;
+    }
     schedule();
   }
 
@@ -178,13 +196,21 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     const n = Math.max(1, data.lanes.length);
     laneH = n <= 4 ? LANE_MAX : n <= 10 ? 36 : LANE_MIN;
     barH = Math.round(laneH * BAR_SHARE);
-    const {lanes, height: lanesH} = layoutLanes(data.lanes.map((l) => l.g.id), AXIS_H, laneH, barH);
+    const laneIDs = data.lanes.map((l) => l.g.id);
     // The timeline is as tall as its lanes (the flex layout shrinks it and
     // the lanes scroll when there are many), leaving the rest to the
     // diagnosis.
-    const want = `${AXIS_H + Math.max(MIN_LANES_H, lanesH) + FOOT_H + 2}px`;
+    const contentH = AXIS_H + laneIDs.length * laneH + FOOT_H;
+    const want = `${AXIS_H + Math.max(MIN_LANES_H, laneIDs.length * laneH) + FOOT_H + 2}px`;
     if (scroll.parentElement.style.height !== want) scroll.parentElement.style.height = want;
-    const height = Math.max(scroll.clientHeight, AXIS_H + lanesH + FOOT_H);
+    const height = Math.max(1, scroll.clientHeight);
+    const spacerH = `${Math.max(0, contentH - height)}px`;
+    if (spacer.style.height !== spacerH) spacer.style.height = spacerH;
+    const {lanes: all, height: lanesH} = layoutLanes(laneIDs, AXIS_H - scroll.scrollTop, laneH, barH);
+    // Only the lanes on screen are drawn; each keeps its index n in
+    // data.lanes (for its stripe and its goroutine).
+    all.forEach((l, i) => { l.n = i; });
+    const lanes = all.filter((l) => l.y + l.h > AXIS_H && l.y < height);
     const dpr = window.devicePixelRatio || 1;
     if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
       canvas.width = Math.round(width * dpr);
@@ -199,25 +225,28 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     const x0 = LABEL_W;
     const x1 = width - PAD_R;
     const now = data.live ? data.now : Math.max(data.now, data.duration);
-    const bottom = AXIS_H + lanesH;
+    const bottom = Math.min(height, AXIS_H - scroll.scrollTop + lanesH);
 
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(0, AXIS_H, width, height - AXIS_H);
+    ctx.clip();
     drawLaneBackgrounds(lanes, width);
-    drawAxis(x0, x1, bottom, cursor == null ? null : timeToX(cursor, view, x0, x1));
-
+    drawGrid(x0, x1, bottom);
     const geomLanes = [];
     ctx.save();
     ctx.beginPath();
     ctx.rect(x0, AXIS_H, x1 - x0, height - AXIS_H);
     ctx.clip();
-    for (let i = 0; i < lanes.length; i++) {
-      geomLanes.push(drawSpans(lanes[i], data.lanes[i], x0, x1, now));
-    }
-    drawLinks(lanes, x0, x1);
+    for (const l of lanes) geomLanes.push(drawSpans(l, data.lanes[l.n], x0, x1, now));
+    drawLinks(all, x0, x1);
     drawLogs(lanes, x0, x1);
     drawFindings(lanes, x0, x1, bottom);
     if (data.live && now > 0) drawNow(timeToX(now, view, x0, x1), bottom);
     ctx.restore();
-    drawLabels(lanes);
+    drawLabels(lanes, bottom);
+    ctx.restore();
+    drawAxis(x0, x1, cursor == null ? null : timeToX(cursor, view, x0, x1));
     if (cursor != null) drawCursor(timeToX(cursor, view, x0, x1), x0, x1, bottom);
 
     geometry = {lanes: geomLanes, width, height, x0, x1, axisH: AXIS_H};
@@ -225,21 +254,34 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
   }
 
   function drawLaneBackgrounds(lanes, width) {
-    for (let i = 0; i < lanes.length; i++) {
-      const l = lanes[i];
+    for (const l of lanes) {
       if (l.id === selected) {
         ctx.fillStyle = withAlpha(colors.accent, 0.12);
         ctx.fillRect(0, l.y, width, l.h);
-      } else if (i % 2 === 1) {
+      } else if (l.n % 2 === 1) {
         ctx.fillStyle = colors.laneAlt;
         ctx.fillRect(0, l.y, width, l.h);
       }
     }
   }
 
-  // drawAxis draws the ticks; labels near cursorX give way to the cursor's
-  // flag.
-  function drawAxis(x0, x1, bottom, cursorX) {
+  // drawGrid draws the tick lines across the lanes.
+  function drawGrid(x0, x1, bottom) {
+    const {ticks: ts} = ticks(view, tickTarget(x0, x1));
+    ctx.strokeStyle = colors.grid;
+    ctx.lineWidth = 1;
+    for (const t of ts) {
+      const x = Math.round(timeToX(t, view, x0, x1)) + 0.5;
+      ctx.beginPath();
+      ctx.moveTo(x, AXIS_H);
+      ctx.lineTo(x, bottom);
+      ctx.stroke();
+    }
+  }
+
+  // drawAxis draws the tick labels; labels near cursorX give way to the
+  // cursor's flag.
+  function drawAxis(x0, x1, cursorX) {
     ctx.fillStyle = colors.panel;
     ctx.fillRect(0, 0, x1 + PAD_R, AXIS_H);
     ctx.strokeStyle = colors.line;
@@ -248,7 +290,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     ctx.moveTo(0, AXIS_H - 0.5);
     ctx.lineTo(x1 + PAD_R, AXIS_H - 0.5);
     ctx.stroke();
-    const {ticks: ts} = ticks(view, Math.max(2, Math.floor((x1 - x0) / 90)));
+    const {ticks: ts} = ticks(view, tickTarget(x0, x1));
     // The cursor's flag (and a finding's badge beside it) covers the axis
     // from about 45 px left of the cursor to 125 px right of it.
     const clear = (x) => cursorX == null || x < cursorX - 75 || x > cursorX + 155;
@@ -257,11 +299,6 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     ctx.textAlign = 'center';
     for (const t of ts) {
       const x = Math.round(timeToX(t, view, x0, x1)) + 0.5;
-      ctx.strokeStyle = colors.grid;
-      ctx.beginPath();
-      ctx.moveTo(x, AXIS_H);
-      ctx.lineTo(x, bottom);
-      ctx.stroke();
       ctx.fillStyle = colors.muted;
       if (clear(x)) ctx.fillText(formatDuration(t), x, AXIS_H / 2);
     }
@@ -312,16 +349,16 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     return {id: l.id, y: l.y, h: l.h, barY: l.barY, barH: l.barH, rects: out};
   }
 
-  function drawLabels(lanes) {
+  // drawLabels draws the lane names over the label column, down to bottom.
+  function drawLabels(lanes, bottom) {
     ctx.fillStyle = colors.panel;
-    ctx.fillRect(0, AXIS_H, LABEL_W - 8, lanes.length * laneH);
-    for (let i = 0; i < lanes.length; i++) {
-      const l = lanes[i];
-      const {g, color} = data.lanes[i];
+    ctx.fillRect(0, AXIS_H, LABEL_W - 8, bottom - AXIS_H);
+    for (const l of lanes) {
+      const {g, color} = data.lanes[l.n];
       if (l.id === selected) {
         ctx.fillStyle = withAlpha(colors.accent, 0.12);
         ctx.fillRect(0, l.y, LABEL_W - 8, l.h);
-      } else if (i % 2 === 1) {
+      } else if (l.n % 2 === 1) {
         ctx.fillStyle = colors.laneAlt;
         ctx.fillRect(0, l.y, LABEL_W - 8, l.h);
       }
@@ -344,7 +381,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     ctx.strokeStyle = colors.line;
     ctx.beginPath();
     ctx.moveTo(LABEL_W - 8.5, AXIS_H);
-    ctx.lineTo(LABEL_W - 8.5, AXIS_H + lanes.length * laneH);
+    ctx.lineTo(LABEL_W - 8.5, bottom);
     ctx.stroke();
   }
 
@@ -600,13 +637,22 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
     tooltip.hidden = false;
     const w = tooltip.offsetWidth;
     const h = tooltip.offsetHeight;
+    // The tooltip lives beside the scrolling box, so canvas coordinates are
+    // its coordinates; it may hang below the timeline, over the player, but
+    // not off the bottom of the window.
     const left = x + 16 + w > scroll.clientWidth ? x - w - 12 : x + 16;
-    const top = Math.min(y + 14, scroll.scrollTop + scroll.clientHeight - h - 6);
+    const spaceBelow = window.innerHeight - canvas.getBoundingClientRect().top - y - 20;
+    const top = h > spaceBelow && y - h - 10 > 0 ? y - h - 10 : y + 14;
     tooltip.style.left = `${Math.max(4, left)}px`;
     tooltip.style.top = `${Math.max(4, top)}px`;
   }
 
   // ---- helpers ----
+
+  // tickTarget is how many ticks fit the width: one per 90 px.
+  function tickTarget(x0, x1) {
+    return Math.max(2, Math.floor((x1 - x0) / 90));
+  }
 
   function total() {
     return Math.max(data.duration, data.now, MIN_SPAN_NS);
