@@ -29,7 +29,7 @@
 //   helpOpen          whether the shortcut list is open
 
 import {codeView} from './code.js';
-import {eventTimes, formatDuration, nextEvent, percentile, spanAt, userLine} from './layout.js';
+import {eventTimes, formatDuration, nextEvent, percentile, pkgFunc, spanAt, userLine} from './layout.js';
 import {picker} from './picker.js';
 import {player} from './player.js';
 import {reportView} from './report.js';
@@ -44,6 +44,8 @@ const LIVE_SUMMARY_MS = 1500;
 const CURSOR_SUMMARY_MS = 400;
 // A live view this far behind the child says so.
 const BEHIND_MS = 500;
+// The goroutine detail lists at most this many spans of its history.
+const HISTORY_ROWS = 300;
 // The keyboard shortcuts, as listed behind "?".
 const SHORTCUTS = [
   [['r'], 'run the scenario again'],
@@ -72,8 +74,9 @@ async function main() {
   let states = [];
   // scenario is the catalog entry on screen, or null.
   let scenario = null;
-  // source is the scenario's source from the server.
+  // source is the scenario's source from the server, sourceLines its lines.
   let source = null;
+  let sourceLines = [];
   // variant is the variant to run next ("broken", "fixed", "fixed-...").
   let variant = 'broken';
   // ranVariant is the variant of the run on screen, as the server named it.
@@ -138,6 +141,10 @@ async function main() {
     onCursor: (t) => setCursor(t),
     onSelect: (id) => selectGoroutine(id),
     onView: () => saveURL(false),
+    sourceLine: (file, line) => {
+      if (!source || !scenario || baseOf(file) !== scenario.file) return '';
+      return sourceLines[line - 1] || '';
+    },
   });
   const code = codeView($('code'), $('code-title'));
   code.setSource(null);
@@ -243,10 +250,14 @@ async function main() {
       $('scenario-statement').textContent = s.statement;
       renderVariants();
       source = null;
+      sourceLines = [];
       code.setSource(null);
       try {
         source = await getJSON(`/api/scenarios/${encodeURIComponent(s.id)}/source`);
-        if (scenario === s) code.setSource(source);
+        if (scenario === s) {
+          code.setSource(source);
+          sourceLines = source.source.split('\n');
+        }
       } catch (err) {
         fail(`cannot load the source of ${s.id}: ${err.message}`);
       }
@@ -578,32 +589,43 @@ async function main() {
     const made = model.stacks[g.created];
     const site = made && made.frames && made.frames.length ? made.frames[made.user >= 0 ? made.user : 0] : null;
     const p = document.createElement('p');
-    p.style.margin = '0';
-    const parent = g.parent ? `G${g.parent}` : 'an unknown goroutine';
+    p.className = 'made';
+    const by = g.parent ? ` by G${g.parent}` : '';
     p.textContent = site
-      ? `Created by ${parent} at ${site.func} (${baseOf(site.file)}:${site.line})${site.source ? `: ${site.source.trim()}` : ''}`
-      : `Created by ${parent}; the creation site is not in the trace.`;
+      ? `Created${by} at ${pkgFunc(site.func)} (${baseOf(site.file)}:${site.line})`
+      : `Created${by}; the trace has no creation site.`;
     detail.append(p);
-    const ol = document.createElement('ol');
-    ol.setAttribute('aria-label', 'History');
+    // The history: one row per span; a row's button moves the cursor there.
+    const table = document.createElement('table');
+    table.setAttribute('aria-label', 'History');
+    const head = table.createTHead().insertRow();
+    for (const h of ['at', 'state', 'for', 'line']) {
+      const th = document.createElement('th');
+      th.textContent = h;
+      head.append(th);
+    }
+    const body = table.createTBody();
     const now = runState === 'running' ? model.now : runEnd();
-    for (const s of g.spans.slice(0, 300)) {
-      const li = document.createElement('li');
+    g.spans.slice(0, HISTORY_ROWS).forEach((s, i) => {
+      const row = body.insertRow();
       const b = document.createElement('button');
       b.type = 'button';
-      const end = s.end < 0 ? now : s.end;
-      const line = scenario ? userLine(model.stacks[s.stack], scenario.file) : 0;
-      b.textContent = `${formatDuration(s.start)}  ${s.state}${s.reason ? ` (${s.reason})` : ''}  ${s.state === 'done' ? '' : formatDuration(end - s.start)}${line ? `  line ${line}` : ''}`;
+      b.textContent = formatDuration(s.start);
+      b.title = 'Move the cursor here';
       b.addEventListener('click', () => setCursor(s.start));
-      li.append(b);
-      ol.append(li);
+      row.insertCell().append(b);
+      row.insertCell().textContent = `${s.state}${s.reason ? ` (${s.reason})` : ''}`;
+      row.insertCell().textContent = s.state === 'done' ? '' : formatDuration((s.end < 0 ? now : s.end) - s.start);
+      const line = scenario ? lineOf(g, i) : 0;
+      row.insertCell().textContent = line ? String(line) : '';
+    });
+    detail.append(table);
+    if (g.spans.length > HISTORY_ROWS) {
+      const more = document.createElement('p');
+      more.className = 'made';
+      more.textContent = `… and ${g.spans.length - HISTORY_ROWS} more spans`;
+      detail.append(more);
     }
-    if (g.spans.length > 300) {
-      const li = document.createElement('li');
-      li.textContent = `… ${g.spans.length - 300} more`;
-      ol.append(li);
-    }
-    detail.append(ol);
     detail.hidden = false;
   }
 

@@ -225,6 +225,15 @@ export function shortFunc(name) {
   return last.startsWith('scenarios.') ? last.slice('scenarios.'.length) : last;
 }
 
+// pkgFunc drops the import path of a function name but keeps its package
+// ("github.com/x/scenarios.worker" becomes "scenarios.worker"), for stacks,
+// where the package says whose frame it is.
+export function pkgFunc(name) {
+  if (!name) return '?';
+  const slash = name.lastIndexOf('/');
+  return slash < 0 ? name : name.slice(slash + 1);
+}
+
 // arrowPath returns the control points of a link's curve from (x0, y0) to
 // (x1, y1): a gentle bow so that arrows between the same lanes at close
 // times stay apart from the vertical cursor.

@@ -10,8 +10,8 @@
 // does, and the time axis stays in view as the lanes scroll under it.
 
 import {
-  arrowPath, clampView, formatDuration, laneAt, layoutLanes, panView, shortFunc,
-  spanAt, spanEnd, ticks, timeToX, visibleSpans, xToTime, zoomView,
+  arrowPath, baseName, clampView, formatDuration, laneAt, layoutLanes, panView, shortFunc,
+  pkgFunc, spanAt, spanEnd, ticks, timeToX, visibleSpans, xToTime, zoomView,
 } from './layout.js';
 
 // Geometry in CSS pixels.
@@ -38,8 +38,9 @@ const BLOCKED = new Set([
 
 // timeline draws into canvas and reports the user's actions through the
 // callbacks: onCursor(t) when a click moves the cursor, onSelect(id) when a
-// lane is chosen, onView(view) when zoom or pan changes.
-export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) {
+// lane is chosen, onView(view) when zoom or pan changes. sourceLine(file,
+// line) returns the text of a line the page knows, for the tooltip.
+export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, sourceLine}) {
   // data is what the view draws: {lanes:[{g, color}], links, logs, stacks,
   // findings, now, duration, live}; set by setData.
   let data = {lanes: [], links: [], logs: [], stacks: [], findings: [], now: 0, duration: 0, live: false};
@@ -539,7 +540,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
   // ---- interaction ----
 
   function pointerDown(e) {
-    canvas.focus({preventScroll: true});
+    canvas.focus({preventScroll: true, focusVisible: false});
     drag = {x: e.offsetX, y: e.offsetY, view: {...view}, moved: false, id: e.pointerId};
     canvas.setPointerCapture(e.pointerId);
   }
@@ -627,9 +628,10 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView}) 
       const stack = data.stacks[s.stack];
       if (stack && stack.frames && stack.frames.length) {
         const top = stack.frames[stack.user >= 0 ? stack.user : 0];
-        tooltip.append(el('div', 'tt-row', `${top.func} (${top.file.split('/').pop()}:${top.line})`));
-        if (top.source) tooltip.append(el('pre', '', top.source.trim()));
-        const frames = stack.frames.slice(0, 8).map((f) => `${f.func}\n    ${f.file.split('/').pop()}:${f.line}`);
+        tooltip.append(el('div', 'tt-row', `${pkgFunc(top.func)} (${baseName(top.file)}:${top.line})`));
+        const text = top.source || sourceLine(top.file, top.line);
+        if (text) tooltip.append(el('pre', 'tt-src', `${top.line}  ${text.trim()}`));
+        const frames = stack.frames.slice(0, 8).map((f) => `${pkgFunc(f.func)}\n    ${baseName(f.file)}:${f.line}`);
         if (stack.frames.length > 8) frames.push(`… ${stack.frames.length - 8} more`);
         tooltip.append(el('pre', '', frames.join('\n')));
       }
