@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -185,11 +186,13 @@ type pageState struct {
 		Summary string `json:"summary"`
 		Time    int64  `json:"time_ns"`
 	} `json:"findings"`
-	Outcome   string    `json:"outcome"`
-	Error     string    `json:"error"`
-	Updates   int       `json:"updates"`
-	Latencies []float64 `json:"latencies"`
-	HelpOpen  bool      `json:"helpOpen"`
+	Outcome     string    `json:"outcome"`
+	Error       string    `json:"error"`
+	Updates     int       `json:"updates"`
+	Latencies   []float64 `json:"latencies"`
+	FirstDrawMs *float64  `json:"firstDrawMs"`
+	EndDrawMs   *float64  `json:"endDrawMs"`
+	HelpOpen    bool      `json:"helpOpen"`
 }
 
 // state reads window.concviz. Its properties are getters, so the page
@@ -343,6 +346,15 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 		latencies.add(st.Latencies)
+		if st.EndDrawMs != nil {
+			// From the request to the painted end: the "within a second of
+			// the click" of the issue, printed, never asserted.
+			first := math.NaN()
+			if st.FirstDrawMs != nil {
+				first = *st.FirstDrawMs
+			}
+			fmt.Printf("BenchmarkClickToDeadlock\t1\t%.0f first-frame-ms\t%.0f end-frame-ms\n", first, *st.EndDrawMs)
+		}
 	})
 
 	t.Run("deadlock-cross-wait/fixed-by-key", func(t *testing.T) {
@@ -400,7 +412,7 @@ func TestBrowser(t *testing.T) {
 			t.Fatalf("click: %v", err)
 		}
 		detail := eval[string](t, b, `(() => { const d = document.getElementById("goroutine-detail"); return d.hidden ? "" : d.textContent; })()`)
-		if !strings.Contains(detail, "Created by") || !strings.Contains(detail, s.State) {
+		if !strings.Contains(detail, "Created") || !strings.Contains(detail, s.State) {
 			t.Errorf("the goroutine detail lacks its creation site or history: %q", detail)
 		}
 		after := b.state(t)

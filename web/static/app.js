@@ -26,6 +26,9 @@
 //   lastLatencyMs     the latest live latency: from an event in the child
 //                     to the painted frame that shows it, in ms
 //   latencies         every live latency of the current run, in ms
+//   firstDrawMs       from asking for the run to painting its first live
+//                     frame, in ms (null before)
+//   endDrawMs         from asking for the run to painting its end, in ms
 //   helpOpen          whether the shortcut list is open
 
 import {codeView} from './code.js';
@@ -112,6 +115,12 @@ async function main() {
   let updates = 0;
   // endDrawn says that the frame showing the end of the run was drawn.
   let endDrawn = false;
+  // runAsked is when the run was asked for (performance.now); firstDrawMs
+  // and endDrawMs are how long after it the first live frame and the end
+  // frame were painted, or null.
+  let runAsked = 0;
+  let firstDrawMs = null;
+  let endDrawMs = null;
   // lastError is the text of the last error.
   let lastError = '';
   // pending is the URL's time and zoom, applied when the run it names ends.
@@ -290,6 +299,7 @@ async function main() {
     cancelButton.hidden = false;
     emptyEl.textContent = 'Starting…';
     emptyEl.hidden = false;
+    runAsked = performance.now();
     ws.send({type: 'run', scenario: scenario.id, variant, hidden: showHidden});
   }
 
@@ -318,6 +328,8 @@ async function main() {
     latencies = [];
     updates = 0;
     endDrawn = false;
+    firstDrawMs = null;
+    endDrawMs = null;
     lastError = '';
     events = [];
     ranVariant = '';
@@ -388,6 +400,7 @@ async function main() {
     refresh();
     const wall = u.wall_ns;
     tl.whenDrawn(() => {
+      if (firstDrawMs == null && runState === 'running') firstDrawMs = performance.now() - runAsked;
       if (wall > 0 && runState === 'running') {
         latencies.push((Date.now() * 1e6 - wall) / 1e6);
         const last = latencies[latencies.length - 1];
@@ -432,7 +445,10 @@ async function main() {
     if (t != null) setCursor(t);
     else if (findings().length) showFinding(0, false);
     else setCursor(runEnd());
-    tl.whenDrawn(() => { endDrawn = runState === 'ended'; });
+    tl.whenDrawn(() => {
+      endDrawn = runState === 'ended';
+      endDrawMs = performance.now() - runAsked;
+    });
     speak(true);
   }
 
@@ -792,6 +808,8 @@ async function main() {
       get updates() { return updates; },
       get lastLatencyMs() { return latencies.length ? latencies[latencies.length - 1] : null; },
       get latencies() { return [...latencies]; },
+      get firstDrawMs() { return firstDrawMs; },
+      get endDrawMs() { return endDrawMs; },
       get latencyP50() { return percentile(latencies, 50); },
       get latencyP95() { return percentile(latencies, 95); },
       get helpOpen() { return help.open; },
