@@ -135,8 +135,9 @@ type session struct {
 	current *run
 }
 
-// outgoing is one entry of the send queue. The writer marshals it under
-// session.mu, since a queued update may still be merged into.
+// outgoing is one entry of the send queue. While it is the session's tail,
+// later updates merge into it under session.mu; once the writer has taken
+// it, nothing changes it.
 type outgoing struct {
 	msg Message
 }
@@ -431,14 +432,15 @@ func (ss *session) writer() {
 	}
 }
 
-// marshal encodes a queued message, which stops later updates from merging
-// into it.
+// marshal encodes a message taken from the queue. Taking it stops later
+// updates from merging into it, so that it can be encoded without holding
+// the lock that the trace reader needs to hand over the next update.
 func (ss *session) marshal(o *outgoing) ([]byte, error) {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
 	if ss.tail == o {
 		ss.tail = nil
 	}
+	ss.mu.Unlock()
 	return json.Marshal(o.msg)
 }
 
