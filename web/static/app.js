@@ -143,6 +143,7 @@ async function main() {
   const detail = $('goroutine-detail');
   const emptyEl = $('timeline-empty');
   const legendEl = $('legend');
+  const hiddenBox = $('show-hidden');
 
   const tl = timeline($('timeline-canvas'), {
     scroll: $('timeline-scroll'),
@@ -188,6 +189,7 @@ async function main() {
     runButton.addEventListener('click', () => run());
     cancelButton.addEventListener('click', () => cancel());
     $('help-button').addEventListener('click', () => toggleHelp());
+    hiddenBox.addEventListener('change', () => setHidden(hiddenBox.checked));
     document.addEventListener('keydown', key);
   }
 
@@ -234,7 +236,7 @@ async function main() {
       case 'k': showFinding(nextFinding(-1)); break;
       case '[': play.faster(-1); break;
       case ']': play.faster(1); break;
-      case 'h': showHidden = !showHidden; run(); break;
+      case 'h': setHidden(!showHidden); break;
       default: handled = false;
     }
     if (handled) e.preventDefault();
@@ -307,6 +309,14 @@ async function main() {
     if (runState !== 'running') return;
     ws.send({type: 'cancel'});
     setStatus('running', 'Cancelling…');
+  }
+
+  // setHidden shows or hides the harness's and the runtime's goroutines.
+  // The server leaves them out of a run unless asked, so this runs again.
+  function setHidden(on) {
+    showHidden = on;
+    hiddenBox.checked = on;
+    run();
   }
 
   function toggleVariant() {
@@ -525,12 +535,15 @@ async function main() {
   // window ends a little after the last event instead ("0" shows it all).
   function showActivity() {
     const end = runEnd();
-    if (events.length === 0) {
+    // The scenario's own goroutines say where the run happens; the
+    // runtime's, when shown, live from the first event to the last.
+    const own = eventTimes(model.goroutines.filter((g) => !g.hidden), [], findings());
+    if (own.length === 0) {
       tl.fit();
       return;
     }
-    const first = events[0];
-    const last = events[events.length - 1];
+    const first = own[0];
+    const last = own[own.length - 1];
     const busy = Math.max(last - first, 10000);
     if (busy >= end * 0.5) {
       tl.fit();

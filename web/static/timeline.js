@@ -321,7 +321,9 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
       if (s.state === 'done' || s.state === 'none') continue;
       const color = colors.state[s.state] || colors.state['blocked-other'];
       ctx.fillStyle = color;
-      ctx.globalAlpha = r.merged ? 0.7 : 1;
+      // The runtime's and the harness's lanes, when shown, stay in the
+      // background of the scenario's.
+      ctx.globalAlpha = (r.merged ? 0.7 : 1) * (lane.g.hidden ? 0.5 : 1);
       ctx.fillRect(r.x0, l.barY, Math.max(1, r.x1 - r.x0), l.barH);
       ctx.globalAlpha = 1;
       if (out.length < 500) out.push({x0: r.x0, x1: r.x1, state: s.state, index: r.index, merged: r.merged});
@@ -376,7 +378,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
       ctx.fillText(id, LABEL_W - 14, cy);
       ctx.textAlign = 'left';
       ctx.font = `${l.id === selected ? 700 : 500} 12.5px ${colors.sans}`;
-      ctx.fillStyle = colors.text;
+      ctx.fillStyle = g.hidden ? colors.muted : colors.text;
       ctx.fillText(ellipsize(laneName(g), LABEL_W - 14 - idW - 6 - 30), 30, cy);
     }
     ctx.strokeStyle = colors.line;
