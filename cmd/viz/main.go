@@ -8,6 +8,7 @@
 //	viz list [--json]        list the scenarios
 //	viz run ID [flags]       run a scenario and print its timeline and diagnosis
 //	viz record ID -o FILE    write a scenario's raw execution trace
+//	viz verify [--count N]   run every variant N times; check each outcome
 //
 // Run "viz help COMMAND" for a command's flags.
 package main
@@ -47,6 +48,7 @@ func commands() map[string]command {
 		"list":   {"list the scenarios", cmdList},
 		"run":    {"run a scenario and print its timeline and diagnosis", cmdRun},
 		"record": {"write a scenario's raw execution trace to a file", cmdRecord},
+		"verify": {"run every variant N times and check its outcome", cmdVerify},
 	}
 }
 

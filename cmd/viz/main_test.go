@@ -144,3 +144,18 @@ func TestRecordOpensInGoToolTrace(t *testing.T) {
 		t.Errorf("no trace written: %v", err)
 	}
 }
+
+func TestVerify(t *testing.T) {
+	code, stdout, stderr := viz(t, "verify", "--count", "2", "deadlock-main-recv")
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
+	}
+	for _, want := range []string{"deadlock-main-recv  broken   deadlock  deadlock 2  2/2   ok", "every variant produced its expected outcome"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("verify output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if code, _, _ := viz(t, "verify", "--count", "0"); code != 2 {
+		t.Errorf("--count 0: exit %d, want 2", code)
+	}
+}
