@@ -55,8 +55,9 @@ var upgrader = websocket.Upgrader{
 // that the page that opens it is ours and that a slot is free.
 func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 	if !s.allowedOrigin(r) {
-		s.logf("web: refused websocket from origin %q", r.Header.Get("Origin"))
-		http.Error(w, "403 forbidden: websocket origin "+fmt.Sprintf("%q", r.Header.Get("Origin"))+" is not this server", http.StatusForbidden)
+		origin := clip(r.Header.Get("Origin"))
+		s.logf("web: refused websocket from origin %q", origin)
+		http.Error(w, fmt.Sprintf("403 forbidden: websocket origin %q is not a page of this server", origin), http.StatusForbidden)
 		return
 	}
 	select {
