@@ -35,7 +35,7 @@ var mapConcurrentWrites = Scenario{
 // The broken writers write until the runtime notices them; the fixed ones
 // write a small number of keys each, enough to check and to watch.
 const (
-	mapBrokenWrites = 10_000_000
+	mapBrokenWrites = 50_000_000
 	mapFixedWrites  = 1000
 )
 

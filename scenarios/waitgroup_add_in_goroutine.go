@@ -34,7 +34,7 @@ var waitgroupAddInGoroutine = Scenario{
 const (
 	addWorkers = 5
 	// addLateStart stands for the time before a new goroutine runs.
-	addLateStart = 20 * time.Millisecond
+	addLateStart = 50 * time.Millisecond
 )
 
 // checkFinished is the scenario's check that Wait waited for every worker.
