@@ -17,10 +17,9 @@ const TOKEN = /(\/\/.*$)|("(?:[^"\\]|\\.)*"|`[^`]*`|'(?:[^'\\]|\\.)*')|(\b\d+(?:
 // The goroutine tags a line shows at most; more are counted ("+996").
 const MAX_TAGS = 4;
 
-// A marker comment: "// BUG" or "// FIX", alone or followed by a reason.
-const MARKER = /\/\/\s*(BUG|FIX)\b/;
-
-// codeView renders sources into el. It returns the methods that the app
+// codeView renders sources into el. The marked lines are the server's
+// (bug_lines, fix_lines), the same the tracer's tests check diagnoses
+// against; the page only colours the marker words. It returns the methods that the app
 // calls as the cursor moves.
 export function codeView(el, titleEl) {
   // rows holds the line elements, index 0 is line 1.
@@ -58,12 +57,6 @@ export function codeView(el, titleEl) {
     for (const n of src.fix_lines || []) marked.set(n, 'fix');
     const frag = document.createDocumentFragment();
     const lines = src.source.replace(/\n$/, '').split('\n');
-    // A marker comment may go on to say why ("// BUG: waits for ..."); such
-    // lines are marked too, whether or not the server listed them.
-    lines.forEach((text, i) => {
-      const m = MARKER.exec(text);
-      if (m && !marked.has(i + 1)) marked.set(i + 1, m[1].toLowerCase());
-    });
     lines.forEach((text, i) => {
       const n = i + 1;
       const row = document.createElement('div');
