@@ -17,10 +17,10 @@ const TOKEN = /(\/\/.*$)|("(?:[^"\\]|\\.)*"|`[^`]*`|'(?:[^'\\]|\\.)*')|(\b\d+(?:
 // The goroutine tags a line shows at most; more are counted ("+996").
 const MAX_TAGS = 4;
 
-// codeView renders sources into el. The marked lines are the server's
-// (bug_lines, fix_lines), the same the tracer's tests check diagnoses
-// against; the page only colours the marker words. It returns the methods that the app
-// calls as the cursor moves.
+// codeView renders sources into el and returns the methods that the app
+// calls as the cursor moves. The marked lines are the server's (bug_lines,
+// fix_lines), the ones the tracer's tests check diagnoses against; the page
+// only colours the marker words.
 export function codeView(el, titleEl) {
   // rows holds the line elements, index 0 is line 1.
   let rows = [];
