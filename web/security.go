@@ -29,8 +29,8 @@ func (s *Server) checkHost(next http.Handler) http.Handler {
 		ok := s.allowedHost(r, r.Host)
 		setSecurityHeaders(w.Header(), r.Host, ok)
 		if !ok {
-			s.logf("web: refused %s %s: host %q is not one of this server's names", r.Method, r.URL.Path, r.Host)
-			http.Error(w, "403 forbidden: this server does not answer to host "+strconv.Quote(r.Host), http.StatusForbidden)
+			s.logf("web: refused %s %s: host %q is not one of this server's names", r.Method, clip(r.URL.Path), clip(r.Host))
+			http.Error(w, "403 forbidden: this server does not answer to host "+strconv.Quote(clip(r.Host)), http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)
