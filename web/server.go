@@ -75,9 +75,9 @@ type Server struct {
 	wg sync.WaitGroup
 }
 
-// NewServer returns a server with the given options. It panics if
-// opt.Static names no directory, since that is a mistake of the caller;
-// cmdServe checks the flag first.
+// NewServer returns a server with the given options. A Static directory is
+// read at each request, so edits show on reload; one that does not exist
+// serves 404s (viz serve checks its flag first).
 func NewServer(opt Options) *Server {
 	if opt.Run == nil {
 		opt.Run = tracer.Run
