@@ -244,7 +244,9 @@ async function main() {
 
   // ---- the run ----
 
-  // open shows scenario id; when autorun, it runs variant at once.
+  // open shows scenario id and runs variant v at once; push records it as
+  // a new history entry. The run starts before the source has arrived, so
+  // that the first lanes come as early as they can.
   async function open(id, v, push) {
     const s = catalog.find((c) => c.id === id);
     if (!s) {
@@ -255,27 +257,32 @@ async function main() {
     scenario = s;
     runButton.disabled = false;
     variant = v || 'broken';
+    renderVariants();
+    if (push) saveURL(true);
     if (changed) {
       pick.select(s.id);
+      document.title = `${s.title} · concviz`;
       $('scenario-title').textContent = s.title;
       $('scenario-statement').textContent = s.statement;
-      renderVariants();
       source = null;
       sourceLines = [];
       code.setSource(null);
-      try {
-        source = await getJSON(`/api/scenarios/${encodeURIComponent(s.id)}/source`);
-        if (scenario === s) {
-          code.setSource(source);
-          sourceLines = source.source.split('\n');
-        }
-      } catch (err) {
-        fail(`cannot load the source of ${s.id}: ${err.message}`);
-      }
     }
-    renderVariants();
-    if (push) saveURL(true);
     run();
+    if (!changed) return;
+    try {
+      const src = await getJSON(`/api/scenarios/${encodeURIComponent(s.id)}/source`);
+      if (scenario !== s) return;
+      source = src;
+      sourceLines = src.source.split('\n');
+      code.setSource(src);
+      showPositions();
+      if (activeFinding >= 0) showFinding(activeFinding, false);
+    } catch (err) {
+      // The run goes on without its code pane.
+      lastError = `cannot load the source of ${s.id}: ${err.message}`;
+      code.setSource(null, lastError);
+    }
   }
 
   function openFromURL(initial) {

@@ -38,7 +38,8 @@ export function codeView(el, titleEl) {
   };
 
   // setSource shows a new file; src is {file, source, bug_lines, fix_lines}.
-  function setSource(src) {
+  // Without one, the pane says why: note, or that the source will come.
+  function setSource(src, note) {
     el.textContent = '';
     rows = [];
     positions = [];
@@ -48,7 +49,7 @@ export function codeView(el, titleEl) {
       titleEl.textContent = 'Source';
       const p = document.createElement('p');
       p.className = 'empty';
-      p.textContent = 'The puzzle\'s Go source appears here, with the line each goroutine is at.';
+      p.textContent = note || 'The puzzle\'s Go source appears here, with the line each goroutine is at.';
       el.append(p);
       return;
     }
