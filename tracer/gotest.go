@@ -217,7 +217,9 @@ func testPackage(ctx context.Context, goTool string, opt TestOptions, p listedPa
 	}
 	defer os.RemoveAll(work)
 
-	overlay, err := writeOverlay(work, p.Dir, p.Name, harnessTestFile)
+	overlay, err := writeOverlay(work, map[string]string{
+		filepath.Join(p.Dir, harnessTestFile): harnessFor(p.Name, false),
+	})
 	if err != nil {
 		rep.BuildError = err.Error()
 		return rep
@@ -342,6 +344,9 @@ type procRun struct {
 	onStdout func(io.Reader)
 	// stdin, if set, is the binary's standard input.
 	stdin io.Reader
+	// stdoutTee and stderrTee, if set, get a copy of the output as it
+	// arrives.
+	stdoutTee, stderrTee io.Writer
 }
 
 // procOutput is what a finished binary left behind.
@@ -391,14 +396,15 @@ func (r *procRun) run(ctx context.Context, timeout time.Duration) *procOutput {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
+		src := tee(stdoutR, r.stdoutTee)
 		if r.onStdout != nil {
-			r.onStdout(stdoutR)
-			io.Copy(io.Discard, stdoutR)
+			r.onStdout(src)
+			io.Copy(io.Discard, src)
 		} else {
-			copyCapped(&stdout, stdoutR)
+			copyCapped(&stdout, src)
 		}
 	}()
-	go func() { defer wg.Done(); copyCapped(&stderr, stderrR) }()
+	go func() { defer wg.Done(); copyCapped(&stderr, tee(stderrR, r.stderrTee)) }()
 	waitDone := make(chan error, 1)
 	go func() { waitDone <- cmd.Wait() }()
 
@@ -430,6 +436,22 @@ func (r *procRun) run(ctx context.Context, timeout time.Duration) *procOutput {
 		out.warnings = append(out.warnings, fmt.Sprintf("the error output was cut at %d bytes", outputCap))
 	}
 	return out
+}
+
+// tee copies what is read from r to w, if w is set. A failing w does not
+// stop the reading: the child must never block on a full pipe.
+func tee(r io.Reader, w io.Writer) io.Reader {
+	if w == nil {
+		return r
+	}
+	return io.TeeReader(r, ignoreErrors{w})
+}
+
+type ignoreErrors struct{ w io.Writer }
+
+func (i ignoreErrors) Write(p []byte) (int, error) {
+	i.w.Write(p)
+	return len(p), nil
 }
 
 // testOutputCap bounds the output kept per test.

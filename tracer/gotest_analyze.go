@@ -37,6 +37,8 @@ type testAnalysis struct {
 	runners []*Goroutine
 	// funcs memoizes runnerFunc.
 	funcs map[int64]string
+	// program says the binary is a program (viz trace), not tests.
+	program bool
 }
 
 func newTestAnalysis(pkg string, tl *Timeline, events *testEvents) *testAnalysis {
@@ -49,6 +51,9 @@ func newTestAnalysis(pkg string, tl *Timeline, events *testEvents) *testAnalysis
 	}
 	for _, g := range tl.Goroutines {
 		a.byID[g.ID] = g
+		if strings.HasSuffix(g.Name, "."+watchFunc) {
+			g.Hidden = true
+		}
 		if a.isRunner(g) {
 			a.runners = append(a.runners, g)
 		}
@@ -150,7 +155,7 @@ func testEnd(r *Goroutine) int64 {
 // counted reports whether a goroutine is the user's: neither the
 // harness's, the testing package's, nor the runtime's.
 func (a *testAnalysis) counted(g *Goroutine) bool {
-	if g.Hidden || strings.Contains(g.Name, harnessPrefix) {
+	if g.Hidden || strings.HasSuffix(g.Name, "."+watchFunc) {
 		return false
 	}
 	if strings.HasPrefix(g.Name, "testing.") || strings.HasPrefix(g.Name, "runtime") {
@@ -275,21 +280,21 @@ func (a *testAnalysis) leaks() []testFinding {
 		if !stuck && end-testDone < int64(leakGrace) {
 			continue
 		}
-		fs = append(fs, testFinding{a.leak(g, last, testDone), r})
+		fs = append(fs, testFinding{a.leak(g, last, testDone, "after "+a.names[r]+" ended"), r})
 	}
 	return fs
 }
 
-// leak describes one leaked goroutine.
-func (a *testAnalysis) leak(g *Goroutine, last Span, testDone int64) Finding {
-	test := a.names[a.runner(g)]
+// leak describes one leaked goroutine, blocked in its last span since
+// the moment when says in words ("after TestX ended").
+func (a *testAnalysis) leak(g *Goroutine, last Span, at int64, when string) Finding {
 	ref := GoroutineRef{ID: g.ID, Name: g.Name, State: last.State, Reason: last.Reason}
 	if loc, ok := a.tl.Stack(last.Stack).UserFrame(); ok {
 		ref.Location = withSource(loc)
 	} else if loc, ok := a.lastUserFrame(g); ok {
 		ref.Location = loc
 	}
-	f := Finding{Kind: scenarios.Leak, Goroutines: []GoroutineRef{ref}, Locations: []Location{}, Time: testDone}
+	f := Finding{Kind: scenarios.Leak, Goroutines: []GoroutineRef{ref}, Locations: []Location{}, Time: at}
 	what := waitPhrase(ref.State, ref.Reason, ref.Location.Source)
 	where := ""
 	if ref.Location.File != "" {
@@ -306,7 +311,7 @@ func (a *testAnalysis) leak(g *Goroutine, last Span, testDone int64) Finding {
 	if !last.State.Blocked() || last.State == StateSleep || last.State == StateBlockedIO {
 		end = "nothing stopped it, so it leaks"
 	}
-	f.Summary = fmt.Sprintf("G%d (%s)%s %s%s after %s ended; %s.", g.ID, g.Name, started, what, where, test, end)
+	f.Summary = fmt.Sprintf("G%d (%s)%s %s%s %s; %s.", g.ID, g.Name, started, what, where, when, end)
 	return f
 }
 
@@ -378,12 +383,18 @@ func (a *testAnalysis) hang(h *hangReport) (int64, Finding) {
 		}
 		parts = append(parts, fmt.Sprintf("G%d (%s) %s %s", ref.ID, ref.Name, waitPhrase(ref.State, ref.Reason, ref.Location.Source), at))
 	}
-	who := "The test binary hangs outside any single test"
-	if root != 0 {
-		who = a.names[root] + " hangs"
+	switch {
+	case a.program:
+		f.Summary = fmt.Sprintf("The program hangs: every goroutine is blocked and none can wake another: %s. Nothing changed for %s, so viz trace stopped it: a deadlock.",
+			joinAnd(parts), h.Quiet)
+	default:
+		who := "The test binary hangs outside any single test"
+		if root != 0 {
+			who = a.names[root] + " hangs"
+		}
+		f.Summary = fmt.Sprintf("%s: every one of its goroutines is blocked and none can wake another: %s. Nothing changed for %s, so viz test stopped it rather than wait for go test's timeout.",
+			who, joinAnd(parts), h.Quiet)
 	}
-	f.Summary = fmt.Sprintf("%s: every one of its goroutines is blocked and none can wake another: %s. Nothing changed for %s, so viz test stopped it rather than wait for go test's timeout.",
-		who, joinAnd(parts), h.Quiet)
 	return root, f
 }
 
@@ -392,7 +403,7 @@ func (a *testAnalysis) hang(h *hangReport) (int64, Finding) {
 // ever part of a hang.
 func dumpOwn(g DumpGoroutine) bool {
 	for _, f := range g.Frames {
-		if strings.Contains(f.Func, harnessPrefix) || strings.HasPrefix(f.Func, "runtime/trace.") || f.Func == "testing.(*M).Run" {
+		if strings.HasSuffix(f.Func, "."+watchFunc) || strings.HasPrefix(f.Func, "runtime/trace.") || f.Func == "testing.(*M).Run" {
 			return true
 		}
 	}
@@ -642,9 +653,13 @@ func (a *testAnalysis) timeout(elapsed time.Duration) Finding {
 		}
 		f.Goroutines = append(f.Goroutines, ref)
 	}
-	f.Summary = fmt.Sprintf("The test binary was still running when its time was up; %d goroutines were alive.", len(f.Goroutines))
+	what := "test binary"
+	if a.program {
+		what = "program"
+	}
+	f.Summary = fmt.Sprintf("The %s was still running when its time was up; %d goroutines were alive.", what, len(f.Goroutines))
 	if elapsed > 0 {
-		f.Summary = fmt.Sprintf("The test binary was still running after %s and was stopped; %d goroutines were alive.", elapsed.Round(time.Millisecond), len(f.Goroutines))
+		f.Summary = fmt.Sprintf("The %s was still running after %s and was stopped; %d goroutines were alive.", what, elapsed.Round(time.Millisecond), len(f.Goroutines))
 	}
 	return f
 }

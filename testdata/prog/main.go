@@ -1,6 +1,7 @@
 // Command prog misbehaves as its argument says, for viz trace's own tests:
 // "deadlock" waits for itself (the blocking lines are marked // HANG),
-// "ok" does its work and exits.
+// "leak" returns from main with a goroutine blocked for good (// LEAK),
+// "exit" leaves through os.Exit, "ok" does its work and returns.
 package main
 
 import (
@@ -10,12 +11,17 @@ import (
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: prog deadlock|ok")
+		fmt.Fprintln(os.Stderr, "usage: prog deadlock|leak|exit|ok")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
 	case "deadlock":
 		deadlock()
+	case "leak":
+		leak()
+	case "exit":
+		fmt.Println(sum(3))
+		os.Exit(0)
 	case "ok":
 		fmt.Println(sum(10))
 	}
@@ -41,4 +47,14 @@ func sum(n int) int {
 		total += <-parts
 	}
 	return total
+}
+
+// leak starts a worker that waits for jobs nobody sends, and returns.
+func leak() {
+	jobs := make(chan int)
+	go func() { // STARTED
+		for j := range jobs { // LEAK
+			fmt.Println(j)
+		}
+	}()
 }
