@@ -193,6 +193,10 @@ func (b *Builder) woken(ev *trace.Event, id trace.GoID, now int64) {
 func (b *Builder) log(ev *trace.Event) {
 	l := ev.Log()
 	id := ev.Goroutine()
+	if l.Category == runLogCategory {
+		b.tl.Scenario, b.tl.Variant, _ = strings.Cut(l.Message, "/")
+		return
+	}
 	if l.Category == rootLogCategory {
 		b.root = id
 		if gs := b.gs[id]; gs != nil {

@@ -45,6 +45,10 @@ const (
 // that goroutine and everything it creates as the scenario's.
 const rootLogCategory = "concviz.root"
 
+// runLogCategory is the category of the log event that names the run
+// ("scenario/variant") inside the trace, so a saved trace says what it is.
+const runLogCategory = "concviz.run"
+
 // Watchdog timing. Tracing suppresses the runtime's own "all goroutines are
 // asleep" check, so the harness looks for itself: every pollInterval it
 // takes a goroutine dump (a short stop-the-world) and calls it a deadlock
@@ -122,6 +126,7 @@ func runChild(spec string) int {
 		return 3
 	}
 
+	trace.Log(context.Background(), runLogCategory, s.ID+"/"+v.Name)
 	rep := runWatched(v)
 
 	if err := stopProfile(); err != nil {

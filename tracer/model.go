@@ -189,6 +189,10 @@ type LogEntry struct {
 
 // Timeline is a run's goroutines, their spans and the links between them.
 type Timeline struct {
+	// Scenario and Variant name the run when concviz recorded the trace;
+	// both are empty for a user's trace.
+	Scenario string `json:"scenario,omitempty"`
+	Variant  string `json:"variant,omitempty"`
 	// Duration is the time from the first to the last event.
 	Duration   int64        `json:"duration_ns"`
 	Goroutines []*Goroutine `json:"goroutines"`

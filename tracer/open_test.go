@@ -21,6 +21,9 @@ func TestReadTraceOfARecording(t *testing.T) {
 	if tl.Truncated {
 		t.Errorf("a complete recording reads as truncated: %q", tl.Warnings)
 	}
+	if tl.Scenario != "deadlock-cross-wait" || tl.Variant != "broken" {
+		t.Errorf("recording names run %q/%q, want deadlock-cross-wait/broken", tl.Scenario, tl.Variant)
+	}
 }
 
 func TestReadTraceRejectsGarbage(t *testing.T) {
