@@ -95,6 +95,10 @@ type TestReport struct {
 	Findings []Finding `json:"findings"`
 	// Output is what the test printed (capped), kept for a failing test.
 	Output string `json:"output,omitempty"`
+	// Note explains a result that is not what it seems: a test the
+	// testing package failed only because the race detector fired while
+	// it ran, for a race that belongs to another test.
+	Note string `json:"note,omitempty"`
 	// Goroutine is the trace's id of the goroutine that ran the test, 0
 	// if unknown.
 	Goroutine int64 `json:"goroutine,omitempty"`

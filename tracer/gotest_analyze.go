@@ -51,7 +51,7 @@ func newTestAnalysis(pkg string, tl *Timeline, events *testEvents) *testAnalysis
 	}
 	for _, g := range tl.Goroutines {
 		a.byID[g.ID] = g
-		if strings.HasSuffix(g.Name, "."+watchFunc) {
+		if strings.HasSuffix(g.Name, "."+watchFunc) || isTraceWriter(tl, g) {
 			g.Hidden = true
 		}
 		if a.isRunner(g) {
@@ -161,11 +161,14 @@ func (a *testAnalysis) counted(g *Goroutine) bool {
 	if strings.HasPrefix(g.Name, "testing.") || strings.HasPrefix(g.Name, "runtime") {
 		return false
 	}
-	// The execution tracer's own writer.
-	if s := a.tl.Stack(g.Created); s != nil && len(s.Frames) > 0 && strings.HasPrefix(s.Frames[0].Func, "runtime/trace.") {
-		return false
-	}
-	return true
+	return !isTraceWriter(a.tl, g)
+}
+
+// isTraceWriter reports whether g is the execution tracer's own writer,
+// which runtime/trace starts.
+func isTraceWriter(tl *Timeline, g *Goroutine) bool {
+	s := tl.Stack(g.Created)
+	return s != nil && len(s.Frames) > 0 && strings.HasPrefix(s.Frames[0].Func, "runtime/trace.")
 }
 
 // analyze fills the package report from the run's trace, the watchdog's
@@ -238,11 +241,34 @@ func (a *testAnalysis) analyze(rep *PackageReport, hang *hangReport, out *procOu
 				tr.Output = strings.TrimRight(o.String(), "\n")
 			}
 		}
+		if tr.Result == "fail" && tr.Outcome != scenarios.Race && onlyRaceFailure(tr.Output) {
+			tr.Note = "the testing package failed this test because the race detector fired while it ran; the race is reported with the test whose goroutines made it"
+		}
 		all = append(all, tr.Findings...)
 		rep.Tests = append(rep.Tests, *tr)
 	}
 	all = append(all, rep.Findings...)
 	rep.Outcome = worstOutcome(all)
+}
+
+// raceFailure is what the testing package prints in a test during which
+// the race detector reported a race, whichever test made it.
+const raceFailure = "race detected during execution of test"
+
+// onlyRaceFailure reports whether a failing test's output is nothing but
+// the testing package's race failure.
+func onlyRaceFailure(output string) bool {
+	seen := false
+	for _, line := range strings.Split(output, "\n") {
+		switch {
+		case strings.TrimSpace(line) == "":
+		case strings.Contains(line, raceFailure):
+			seen = true
+		default:
+			return false
+		}
+	}
+	return seen
 }
 
 // testFinding is a finding and the runner of the test it belongs to.
@@ -611,7 +637,7 @@ func testFuncName(fn string) string {
 func (a *testAnalysis) raceFlagged() int64 {
 	var found int64
 	for id, name := range a.names {
-		if o := a.events.output[name]; o != nil && strings.Contains(o.String(), "race detected during execution of test") {
+		if o := a.events.output[name]; o != nil && strings.Contains(o.String(), raceFailure) {
 			if found != 0 {
 				return 0
 			}

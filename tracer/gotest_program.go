@@ -56,6 +56,12 @@ var buildFlagsWithValue = map[string]bool{
 	"overlay": true, "pgo": true, "pkgdir": true, "tags": true, "toolexec": true, "p": true, "C": true,
 }
 
+// ProgramArgsError is a mistake in go run's arguments given to
+// TraceProgram.
+type ProgramArgsError struct{ msg string }
+
+func (e *ProgramArgsError) Error() string { return e.msg }
+
 // splitGoRun splits go run's arguments the way go run does: flags up to
 // the first argument that is not one, then the package (or every .go file
 // in a row), then the program's arguments.
@@ -81,11 +87,11 @@ func splitGoRun(args []string) (goRunArgs, error) {
 	for _, f := range r.build {
 		name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
 		if name == "o" || name == "overlay" || name == "C" {
-			return r, fmt.Errorf("go run flag -%s is not supported by viz trace", name)
+			return r, &ProgramArgsError{fmt.Sprintf("go run flag -%s is not supported by viz trace", name)}
 		}
 	}
 	if i >= len(args) {
-		return r, fmt.Errorf("no package or .go files to run")
+		return r, &ProgramArgsError{"no package or .go files to run"}
 	}
 	if strings.HasSuffix(args[i], ".go") {
 		for ; i < len(args) && strings.HasSuffix(args[i], ".go"); i++ {
@@ -101,7 +107,9 @@ func splitGoRun(args []string) (goRunArgs, error) {
 
 // TraceProgram builds and runs a user's program with the watchdog and the
 // tracer, and diagnoses it like a scenario run. An error means the program
-// could not be built or started; the report then is nil.
+// could not be built or started, and the result then is nil; arguments that
+// go run would refuse give a *ProgramArgsError. A cancelled ctx kills the
+// program and returns the context's error with the partial result.
 func TraceProgram(ctx context.Context, opt ProgramOptions) (*Result, error) {
 	ga, err := splitGoRun(opt.Args)
 	if err != nil {

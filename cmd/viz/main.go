@@ -8,6 +8,8 @@
 //	viz list [--json]        list the scenarios
 //	viz run ID [flags]       run a scenario and print its timeline and diagnosis
 //	viz record ID -o FILE    write a scenario's raw execution trace
+//	viz test [packages]      run Go tests; report leaks, hangs and races per test
+//	viz trace -- PROGRAM     run a Go program; report deadlocks, leaks and races
 //	viz verify [--count N]   run every variant N times; check each outcome
 //
 // Run "viz help COMMAND" for a command's flags.
@@ -48,6 +50,8 @@ func commands() map[string]command {
 		"list":   {"list the scenarios", cmdList},
 		"run":    {"run a scenario and print its timeline and diagnosis", cmdRun},
 		"record": {"write a scenario's raw execution trace to a file", cmdRecord},
+		"test":   {"run Go tests under the tracer; report leaks, hangs and races per test", cmdTest},
+		"trace":  {"run a Go program under the tracer; report deadlocks, leaks and races", cmdTrace},
 		"verify": {"run every variant N times and check its outcome", cmdVerify},
 	}
 }
@@ -85,6 +89,8 @@ Usage:
   viz list [--json]        list the scenarios
   viz run ID [flags]       run a scenario; print its timeline and diagnosis
   viz record ID -o FILE    write a scenario's raw execution trace
+  viz test [packages]      run Go tests; report leaks, hangs and races per test
+  viz trace -- PROGRAM     run a Go program (go run's arguments); same report
 
 Run "viz help COMMAND" for a command's flags.
 `)

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/concviz/concviz/scenarios"
+	"github.com/concviz/concviz/tracer"
+)
+
+// errFound is what viz test and viz trace return when they found a leak, a
+// hang, a race, a crash or a failing test: the report is printed, and the
+// exit status 1 lets the command guard CI.
+var errFound = errors.New("problems found")
+
+func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("test", "test [packages] [-run regexp] [-race] [--json] [--timeout D] [--hang-after D] [-- test binary flags]", stderr)
+	run := fs.String("run", "", "run only the tests matching this regexp, as go test -run")
+	race := fs.Bool("race", false, "build the tests with the race detector and report each race with its test")
+	asJSON := fs.Bool("json", false, "print one JSON object per test (and per package problem outside any test)")
+	timeout := fs.Duration("timeout", tracer.DefaultTestTimeout, "stop a package's tests after this long, as go test -timeout")
+	hangAfter := fs.Duration("hang-after", tracer.DefaultHangAfter, "report a hang when every goroutine of a test stays blocked this long")
+	mine, binArgs := splitDashDash(args)
+	pkgs, err := parseArgs(fs, mine)
+	if err != nil {
+		return err
+	}
+	if *hangAfter <= 0 || *timeout <= 0 {
+		return usagef("test: --timeout and --hang-after must be positive")
+	}
+	opt := tracer.TestOptions{
+		Packages:  pkgs,
+		Run:       *run,
+		Race:      *race,
+		Timeout:   *timeout,
+		HangAfter: *hangAfter,
+		Args:      testBinaryFlags(binArgs),
+	}
+	problems, total := 0, 0
+	opt.OnPackage = func(p *tracer.PackageReport) {
+		total++
+		if p.Problem() {
+			problems++
+		}
+		if *asJSON {
+			writeTestJSON(stdout, p)
+		} else {
+			printPackage(stdout, p)
+		}
+	}
+	_, err = tracer.Test(ctx, opt)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		return err
+	}
+	if problems > 0 {
+		return fmt.Errorf("%w in %d of %d packages", errFound, problems, total)
+	}
+	return nil
+}
+
+// splitDashDash splits the arguments at the first "--".
+func splitDashDash(args []string) (before, after []string) {
+	if i := slices.Index(args, "--"); i >= 0 {
+		return args[:i], args[i+1:]
+	}
+	return args, nil
+}
+
+// testBinaryFlags spells go test's short flags (-short, -count=2) the way
+// the test binary wants them (-test.short, -test.count=2).
+func testBinaryFlags(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		name := strings.TrimLeft(a, "-")
+		if strings.HasPrefix(a, "-") && name != "" && !strings.HasPrefix(name, "test.") {
+			a = "-test." + name
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// testLine is one line of viz test --json: a test, or (with Test empty)
+// what belongs to the package as a whole.
+type testLine struct {
+	tracer.TestReport
+	BuildError string   `json:"build_error,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
+}
+
+func writeTestJSON(w io.Writer, p *tracer.PackageReport) {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, t := range p.Tests {
+		enc.Encode(testLine{TestReport: t})
+	}
+	if p.BuildError != "" || len(p.Findings) > 0 || len(p.Tests) == 0 {
+		pkg := testLine{
+			TestReport: tracer.TestReport{Package: p.Package, Outcome: p.Outcome, Findings: p.Findings},
+			BuildError: p.BuildError,
+			Warnings:   p.Warnings,
+		}
+		if p.BuildError != "" {
+			pkg.Result = "fail"
+		}
+		enc.Encode(pkg)
+	}
+}
+
+// printPackage prints one package's report in words: what went wrong in
+// each test, then a verdict line in go test's manner.
+func printPackage(w io.Writer, p *tracer.PackageReport) {
+	elapsed := time.Duration(p.ElapsedNS).Round(10 * time.Millisecond)
+	switch {
+	case p.BuildError != "":
+		fmt.Fprintf(w, "FAIL  %s [build failed]\n%s\n", p.Package, indent(p.BuildError))
+		return
+	case p.NoTests:
+		fmt.Fprintf(w, "?     %s [no test files]\n", p.Package)
+		return
+	}
+	unfinished := 0
+	for _, t := range p.Tests {
+		if t.Result == "" {
+			unfinished++
+		}
+		if t.Outcome == scenarios.OK && (t.Result != "fail" || t.Output == "") {
+			// Passed, or failed only because a subtest did.
+			continue
+		}
+		label := strings.ToUpper(string(t.Outcome))
+		if t.Outcome == scenarios.OK {
+			label = "FAIL"
+		}
+		fmt.Fprintf(w, "--- %s: %s\n", label, t.Test)
+		printFindings(w, t.Findings)
+		switch {
+		case t.Note != "":
+			fmt.Fprintf(w, "    note: %s\n", t.Note)
+		case len(t.Findings) == 0:
+			fmt.Fprintf(w, "%s\n", indent(t.Output))
+		}
+	}
+	if len(p.Findings) > 0 {
+		fmt.Fprintf(w, "--- %s: %s\n", strings.ToUpper(string(p.Outcome)), p.Package)
+		printFindings(w, p.Findings)
+	}
+	if unfinished > 0 && len(p.Tests) > 0 {
+		fmt.Fprintf(w, "    (%d tests did not finish: the binary was stopped)\n", unfinished)
+	}
+	for _, warn := range p.Warnings {
+		fmt.Fprintf(w, "    warning: %s\n", warn)
+	}
+	if p.Problem() {
+		fmt.Fprintf(w, "FAIL  %s  %s (%s)\n", p.Package, countProblems(p), elapsed)
+		return
+	}
+	fmt.Fprintf(w, "ok    %s  %d tests, no leaks, hangs or races (%s)\n", p.Package, len(p.Tests), elapsed)
+}
+
+// printFindings prints findings the way viz run does: the sentence, then
+// each location with its line of source.
+func printFindings(w io.Writer, fs []tracer.Finding) {
+	for _, f := range fs {
+		fmt.Fprintf(w, "    %s: %s\n", f.Kind, f.Summary)
+		for _, l := range f.Locations {
+			fmt.Fprintf(w, "        %s:%d  %s\n", shortPath(l.File), l.Line, l.Source)
+		}
+	}
+}
+
+// countProblems says in words what a package's findings add up to.
+func countProblems(p *tracer.PackageReport) string {
+	counts := map[scenarios.Outcome]int{}
+	failed := 0
+	for _, t := range p.Tests {
+		for _, f := range t.Findings {
+			counts[f.Kind]++
+		}
+		if t.Result == "fail" && t.Output != "" && t.Note == "" && len(t.Findings) == 0 {
+			failed++
+		}
+	}
+	for _, f := range p.Findings {
+		counts[f.Kind]++
+	}
+	var parts []string
+	for _, k := range []struct {
+		kind       scenarios.Outcome
+		one, other string
+	}{
+		{scenarios.Leak, "leak", "leaks"},
+		{scenarios.Deadlock, "hang", "hangs"},
+		{scenarios.Race, "race", "races"},
+		{scenarios.Panic, "panic", "panics"},
+		{scenarios.Crash, "crash", "crashes"},
+		{scenarios.Timeout, "timeout", "timeouts"},
+	} {
+		switch n := counts[k.kind]; n {
+		case 0:
+		case 1:
+			parts = append(parts, "1 "+k.one)
+		default:
+			parts = append(parts, fmt.Sprintf("%d %s", n, k.other))
+		}
+	}
+	if failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failing tests", failed))
+	}
+	if len(parts) == 0 {
+		return "tests failed"
+	}
+	return strings.Join(parts, ", ")
+}
