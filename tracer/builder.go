@@ -41,6 +41,7 @@ type Builder struct {
 	// was already handed out.
 	dirty                           map[*Goroutine]int
 	sentLinks, sentStacks, sentLogs int
+	rt                              runtimeState
 }
 
 // gstate is the builder's state for one goroutine.
@@ -53,7 +54,10 @@ type gstate struct {
 // event and the rest descend from it.
 func NewBuilder(scenarioMode bool) *Builder {
 	return &Builder{
-		tl:           &Timeline{Goroutines: []*Goroutine{}, Links: []Link{}, Stacks: []Stack{}, Logs: []LogEntry{}},
+		tl: &Timeline{
+			Goroutines: []*Goroutine{}, Links: []Link{}, Stacks: []Stack{}, Logs: []LogEntry{},
+			Runtime: Runtime{GC: []Interval{}, STW: []Interval{}, Heap: []Sample{}, HeapGoal: []Sample{}},
+		},
 		scenarioMode: scenarioMode,
 		gs:           make(map[trace.GoID]*gstate),
 		stacks:       make(map[trace.Stack]int),
@@ -83,6 +87,10 @@ func (b *Builder) Event(ev *trace.Event) {
 		}
 	case trace.EventLog:
 		b.log(ev)
+	case trace.EventMetric:
+		b.metric(ev)
+	case trace.EventRangeBegin, trace.EventRangeEnd:
+		b.runtimeRange(ev)
 	}
 }
 
@@ -286,6 +294,7 @@ func (b *Builder) Flush() *Update {
 		Logs:       b.tl.Logs[b.sentLogs:],
 	}
 	b.sentLinks, b.sentStacks, b.sentLogs = len(b.tl.Links), len(b.tl.Stacks), len(b.tl.Logs)
+	u.Runtime = b.rt.flush(&b.tl.Runtime)
 	for _, g := range b.tl.Goroutines {
 		from, ok := b.dirty[g]
 		if !ok {
@@ -304,7 +313,7 @@ func (b *Builder) Flush() *Update {
 
 // Dirty reports whether anything changed since the last Flush.
 func (b *Builder) Dirty() bool {
-	return len(b.dirty) > 0 || b.sentLinks < len(b.tl.Links) || b.sentLogs < len(b.tl.Logs)
+	return len(b.dirty) > 0 || b.sentLinks < len(b.tl.Links) || b.sentLogs < len(b.tl.Logs) || b.rt.dirty(&b.tl.Runtime)
 }
 
 // wall converts a trace time to Unix nanoseconds using the latest clock
@@ -337,6 +346,8 @@ func (b *Builder) Finish() *Timeline {
 			g.Spans[n-1].End = end
 		}
 	}
+	closeIntervals(b.tl.Runtime.GC, end)
+	closeIntervals(b.tl.Runtime.STW, end)
 	return b.tl
 }
 

@@ -166,6 +166,14 @@ func TestUpdatesRebuildTheTimeline(t *testing.T) {
 			if !reflect.DeepEqual(view.Stacks, tl.Stacks) || !reflect.DeepEqual(view.Links, tl.Links) {
 				t.Errorf("stacks or links rebuilt from updates differ from the timeline")
 			}
+			closeIntervals(view.Runtime.GC, tl.Duration)
+			closeIntervals(view.Runtime.STW, tl.Duration)
+			if len(view.Runtime.Heap) != len(tl.Runtime.Heap) || len(view.Runtime.GC) != len(tl.Runtime.GC) ||
+				len(view.Runtime.STW) != len(tl.Runtime.STW) {
+				t.Errorf("runtime lanes rebuilt from updates differ: heap %d/%d, gc %d/%d, stw %d/%d",
+					len(view.Runtime.Heap), len(tl.Runtime.Heap), len(view.Runtime.GC), len(tl.Runtime.GC),
+					len(view.Runtime.STW), len(tl.Runtime.STW))
+			}
 		})
 	}
 }
@@ -183,6 +191,11 @@ func applyUpdate(v *Timeline, u *Update) {
 	}
 	v.Stacks = append(v.Stacks[:u.StackBase], u.Stacks...)
 	v.Links = append(v.Links, u.Links...)
+	rt, d := &v.Runtime, u.Runtime
+	rt.GC = append(rt.GC[:d.GCFrom], d.GC...)
+	rt.STW = append(rt.STW[:d.STWFrom], d.STW...)
+	rt.Heap = append(rt.Heap, d.Heap...)
+	rt.HeapGoal = append(rt.HeapGoal, d.HeapGoal...)
 }
 
 func hasLink(tl *Timeline, kind LinkKind, from, to int64) bool {
@@ -192,4 +205,21 @@ func hasLink(tl *Timeline, kind LinkKind, from, to int64) bool {
 		}
 	}
 	return false
+}
+
+// TestRuntimeLanes checks the runtime lanes of a recording: heap samples,
+// and no stop-the-world pause of the harness's own making.
+func TestRuntimeLanes(t *testing.T) {
+	tl, _ := build(t, fixture(t, "deadlock-cross-wait", "broken"))
+	if len(tl.Runtime.Heap) == 0 {
+		t.Errorf("no heap samples")
+	}
+	for _, p := range tl.Runtime.STW {
+		if isHarnessPause(p.Reason) {
+			t.Errorf("harness pause %q shown in a scenario run", p.Reason)
+		}
+		if p.End < p.Start {
+			t.Errorf("pause %+v ends before it starts", p)
+		}
+	}
 }

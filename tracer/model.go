@@ -199,12 +199,40 @@ type Timeline struct {
 	Links      []Link       `json:"links"`
 	Stacks     []Stack      `json:"stacks"`
 	Logs       []LogEntry   `json:"logs"`
+	// Runtime is what the runtime itself did: GC, pauses, heap.
+	Runtime Runtime `json:"runtime"`
 	// Generations counts the complete trace generations read.
 	Generations int `json:"generations"`
 	// Truncated says that the trace ended in the middle of a generation;
 	// what came after the last complete generation is lost.
 	Truncated bool     `json:"truncated,omitempty"`
 	Warnings  []string `json:"warnings,omitempty"`
+}
+
+// Runtime holds the runtime lanes drawn above the goroutines.
+type Runtime struct {
+	// GC holds the concurrent mark phases of garbage collection cycles.
+	GC []Interval `json:"gc"`
+	// STW holds stop-the-world pauses. In a scenario run the harness's
+	// own pauses (its goroutine dumps, starting the trace) are left out.
+	STW []Interval `json:"stw"`
+	// Heap samples the bytes of live and not yet swept heap objects;
+	// HeapGoal the heap size at which the next cycle is due to end.
+	Heap     []Sample `json:"heap"`
+	HeapGoal []Sample `json:"heap_goal"`
+}
+
+// Interval is a stretch of runtime activity; End is Open while it lasts.
+type Interval struct {
+	Start  int64  `json:"start"`
+	End    int64  `json:"end"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Sample is one reading of a runtime metric.
+type Sample struct {
+	Time  int64  `json:"t"`
+	Value uint64 `json:"v"`
 }
 
 // Goroutine returns the goroutine with the given id, or nil.
@@ -245,6 +273,19 @@ type Update struct {
 	StackBase int        `json:"stack_base"`
 	Stacks    []Stack    `json:"stacks"`
 	Logs      []LogEntry `json:"logs"`
+	// Runtime holds the runtime lanes' changes: intervals replace the
+	// view's from the given index on, samples are appended.
+	Runtime RuntimeDelta `json:"runtime"`
+}
+
+// RuntimeDelta is what changed in the runtime lanes.
+type RuntimeDelta struct {
+	GCFrom   int        `json:"gc_from"`
+	GC       []Interval `json:"gc"`
+	STWFrom  int        `json:"stw_from"`
+	STW      []Interval `json:"stw"`
+	Heap     []Sample   `json:"heap"`
+	HeapGoal []Sample   `json:"heap_goal"`
 }
 
 // GoroutineDelta is the changed part of one goroutine.
