@@ -1,5 +1,5 @@
 // Package hang has a test that deadlocks while another keeps running, for
-// viz test's own tests: the blocking lines are marked // HANG.
+// viz test's own tests: the blocking lines carry a HANG comment.
 package hang
 
 import (

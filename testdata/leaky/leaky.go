@@ -1,6 +1,6 @@
 // Package leaky has tests that leave goroutines behind, for viz test's own
-// tests: each leaking line is marked // LEAK, and the go statement that
-// started it // STARTED.
+// tests: each leaking line carries a LEAK comment, and the go statement that
+// started it a STARTED one.
 package leaky
 
 // firstResult asks two replicas and returns the first answer. The slower

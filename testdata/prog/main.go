@@ -1,6 +1,6 @@
 // Command prog misbehaves as its argument says, for viz trace's own tests:
-// "deadlock" waits for itself (the blocking lines are marked // HANG),
-// "leak" returns from main with a goroutine blocked for good (// LEAK),
+// "deadlock" waits for itself (its blocking lines carry HANG comments),
+// "leak" returns from main with a goroutine blocked for good (LEAK),
 // "exit" leaves through os.Exit, "ok" does its work and returns.
 package main
 

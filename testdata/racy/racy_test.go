@@ -1,5 +1,5 @@
 // Package racy has tests with data races, for viz test's own tests: the
-// racing lines are marked // RACE.
+// racing lines carry a RACE comment.
 package racy
 
 import (
