@@ -48,6 +48,10 @@ type Options struct {
 	Hosts []string
 	// MaxSockets caps the open websockets; 0 means DefaultMaxSockets.
 	MaxSockets int
+
+	// pongWait overrides the pong deadline of the websockets, so that a
+	// test of the deadline need not wait a minute; 0 means pongWait.
+	pongWait time.Duration
 }
 
 // DefaultMaxSockets is the default cap on open websockets. A learner has a
@@ -87,6 +91,9 @@ func NewServer(opt Options) *Server {
 	}
 	if opt.MaxSockets <= 0 {
 		opt.MaxSockets = DefaultMaxSockets
+	}
+	if opt.pongWait <= 0 {
+		opt.pongWait = pongWait
 	}
 	s := &Server{
 		opt:     opt,
@@ -180,13 +187,7 @@ func ListenAndServe(ctx context.Context, addr string, opt Options, ready func(ur
 		opt.Hosts = append(append([]string(nil), opt.Hosts...), host)
 	}
 	s := NewServer(opt)
-	hs := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          log.New(logWriter{s.logf}, "", 0),
-	}
+	hs := s.httpServer()
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
@@ -212,6 +213,19 @@ func ListenAndServe(ctx context.Context, addr string, opt Options, ready func(ur
 		return fmt.Errorf("shut down server on %s: %w", addr, err)
 	}
 	return nil
+}
+
+// httpServer returns the HTTP server that ListenAndServe runs the handler
+// in, with the timeouts and limits that keep slow or idle clients from
+// holding connections open.
+func (s *Server) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(logWriter{s.logf}, "", 0),
+	}
 }
 
 // serverURL is the URL to print for a server listening at a (the real

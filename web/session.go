@@ -25,9 +25,6 @@ const (
 	// pongWait is the time allowed to read the next pong (or any message)
 	// from the client before the connection counts as dead.
 	pongWait = 60 * time.Second
-	// pingPeriod is how often the server pings. It must be less than
-	// pongWait, so that a live client's pong arrives in time.
-	pingPeriod = pongWait * 9 / 10
 	// maxMessageSize is the largest message a client may send. Client
 	// messages are tiny commands; a larger one closes the connection with
 	// status 1009 (message too big).
@@ -187,9 +184,9 @@ func (ss *session) serve(conn *websocket.Conn) {
 // only goroutine that reads from the connection.
 func (ss *session) reader() {
 	ss.conn.SetReadLimit(maxMessageSize)
-	ss.conn.SetReadDeadline(time.Now().Add(pongWait))
+	ss.conn.SetReadDeadline(time.Now().Add(ss.srv.opt.pongWait))
 	ss.conn.SetPongHandler(func(string) error {
-		return ss.conn.SetReadDeadline(time.Now().Add(pongWait))
+		return ss.conn.SetReadDeadline(time.Now().Add(ss.srv.opt.pongWait))
 	})
 	for {
 		kind, data, err := ss.conn.ReadMessage()
@@ -203,7 +200,7 @@ func (ss *session) reader() {
 			}
 			return
 		}
-		ss.conn.SetReadDeadline(time.Now().Add(pongWait))
+		ss.conn.SetReadDeadline(time.Now().Add(ss.srv.opt.pongWait))
 		if kind != websocket.TextMessage {
 			ss.sendError(0, "messages must be JSON text, not binary")
 			continue
@@ -306,6 +303,7 @@ func (ss *session) execute(ctx context.Context, r *run, scenario, variant string
 		Scenario: scenario,
 		Variant:  variant,
 		OnUpdate: func(u *tracer.Update) { ss.update(r, u) },
+		OnStatus: func(text string) { ss.enqueue(Message{Type: MsgStatus, Run: r.id, Text: text}) },
 	})
 	if res != nil {
 		end.Report = res.Report
@@ -393,7 +391,9 @@ func (ss *session) push(o *outgoing, mergeable bool) {
 // It is the only goroutine that writes to the connection, except for
 // close messages, which the library allows from any goroutine.
 func (ss *session) writer() {
-	ping := time.NewTicker(pingPeriod)
+	// The server pings at nine tenths of the pong deadline (54 s), so that
+	// a live client's pong arrives in time.
+	ping := time.NewTicker(ss.srv.opt.pongWait * 9 / 10)
 	defer ping.Stop()
 	for {
 		select {
