@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,14 +30,21 @@ func raceChild() (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		raceBuild.path, raceBuild.err = buildRaceChild(ctx)
+		raceBuild.done.Store(true)
 	})
 	return raceBuild.path, raceBuild.err
 }
 
 var raceBuild struct {
 	once sync.Once
+	done atomic.Bool
 	path string
 	err  error
+}
+
+// raceChildReady reports whether raceChild will answer without a build.
+func raceChildReady() bool {
+	return raceEnabled || raceBuild.done.Load()
 }
 
 func buildRaceChild(ctx context.Context) (string, error) {

@@ -59,6 +59,9 @@ type RunOptions struct {
 	OnUpdate func(*Update)
 	// TraceOut, if set, receives a copy of the raw trace.
 	TraceOut io.Writer
+	// OnStatus, if set, hears about slow preparations before the child
+	// starts (building the race detector's child), in words for a person.
+	OnStatus func(text string)
 	// Profile asks for a profile of the run: ProfileCPU or ProfileWall;
 	// "" for none. It lands in Result.Profile.
 	Profile string
@@ -108,6 +111,9 @@ func Run(ctx context.Context, opt RunOptions) (*Result, error) {
 		return nil, fmt.Errorf("unknown profile kind %q (want %s or %s)", opt.Profile, ProfileCPU, ProfileWall)
 	}
 	if s.Race {
+		if opt.OnStatus != nil && !raceChildReady() {
+			opt.OnStatus("Building the race-detecting version of viz with the local Go toolchain: the first race puzzle takes up to 20 s, later ones start at once.")
+		}
 		raceExe, err := raceChild()
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("race detector unavailable, so races cannot be reported: %v", err))

@@ -13,6 +13,9 @@ import "github.com/concviz/concviz/tracer"
 //   - "cancel": stop the current run; its child process is killed.
 //
 // Server to client (every message of a run carries its Run number):
+//   - "status": Text says, in words for a person, what a run is waiting
+//     for before its child starts (the first race puzzle builds a -race
+//     child, which takes seconds).
 //   - "started": a run began (Scenario, Variant resolved to its real name).
 //   - "update": Update holds what changed in the timeline since the last
 //     update, sent as each trace generation arrives while the child runs.
@@ -38,6 +41,8 @@ type Message struct {
 	Report   *tracer.Report   `json:"report,omitempty"`
 	Timeline *tracer.Timeline `json:"timeline,omitempty"`
 	Error    string           `json:"error,omitempty"`
+	// Text is a status message\'s words.
+	Text string `json:"text,omitempty"`
 	// Cancelled, in an end message, says that the run was stopped by a
 	// cancel, a newer run or the server's shutdown rather than finishing.
 	Cancelled bool `json:"cancelled,omitempty"`
@@ -48,6 +53,7 @@ const (
 	MsgRun     = "run"
 	MsgCancel  = "cancel"
 	MsgStarted = "started"
+	MsgStatus  = "status"
 	MsgUpdate  = "update"
 	MsgEnd     = "end"
 	MsgError   = "error"

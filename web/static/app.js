@@ -369,6 +369,9 @@ async function main() {
         ranVariant = msg.variant || variant;
         renderVariants();
         break;
+      case 'status':
+        if (msg.run === runID && runState === 'running' && msg.text) setStatus('running', msg.text);
+        break;
       case 'update':
         if (msg.run !== runID || runState !== 'running' || !msg.update) return;
         applyUpdate(msg.update);
