@@ -208,8 +208,11 @@ func (b *Builder) log(ev *trace.Event) {
 	if l.Category == rootLogCategory {
 		b.root = id
 		if gs := b.gs[id]; gs != nil {
+			// The root is where the scenario begins: the harness that
+			// started it is not part of the picture.
 			gs.g.Hidden = false
 			gs.g.Parent = 0
+			gs.g.Created = NoStack
 			if name := shortFunc(l.Message); name != "" {
 				gs.g.Name = name
 			}
