@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// The packages under testdata at the repository root have known leaks,
+// hangs and races (see tracer's tests, which check every line); these
+// tests check the command around them: words, JSON and exit codes.
+
+func TestTestCommand(t *testing.T) {
+	tests := []struct {
+		args   []string
+		code   int
+		stdout []string
+		stderr string
+	}{
+		{[]string{"test", "../../testdata/clean"}, 0, []string{"ok    github.com/concviz/concviz/testdata/clean  7 tests, no leaks, hangs or races"}, ""},
+		{[]string{"test", "../../testdata/leaky/..."}, 1, []string{
+			"--- LEAK: TestFirstResult", "leaky/leaky.go:12  results <- i // LEAK", "leaky/leaky.go:11  go func() { // STARTED",
+			"--- LEAK: TestParallel/leaks", "FAIL  github.com/concviz/concviz/testdata/leaky  3 leaks",
+		}, "problems found in 1 of 1 packages"},
+		{[]string{"test", "-run", "TestCrossWait|TestFine", "../../testdata/hang"}, 1, []string{"--- DEADLOCK: TestCrossWait", "hang/hang_test.go:30  v := <-pong // HANG"}, ""},
+		{[]string{"test", "../../testdata/leaky", "-run", "^TestNoGoroutines$"}, 0, []string{"1 tests, no leaks"}, ""},
+		{[]string{"test", "../../testdata/clean", "--", "-short", "-count=2"}, 0, []string{"ok "}, ""},
+		{[]string{"test", "--bogus"}, 2, nil, "flag provided but not defined"},
+		{[]string{"test", "--hang-after", "0", "."}, 2, nil, "must be positive"},
+		{[]string{"test", "../../testdata/no-such-dir"}, 1, []string{"[build failed]", "no-such-dir"}, "problems found"},
+		{[]string{"test", "--help"}, 0, nil, "Usage: viz test"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, stdout, stderr := viz(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout, stderr)
+			}
+			for _, want := range tt.stdout {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("stdout lacks %q:\n%s", want, stdout)
+				}
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.stderr)
+			}
+		})
+	}
+}
+
+// TestTestJSON checks that --json prints one object per test, whose
+// findings have the shape of viz run --json's.
+func TestTestJSON(t *testing.T) {
+	code, stdout, stderr := viz(t, "test", "--json", "../../testdata/leaky")
+	if code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, stderr)
+	}
+	outcomes := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var line map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("not one JSON object per line: %v\n%s", err, sc.Text())
+		}
+		for _, k := range []string{"test", "package", "outcome", "findings", "result"} {
+			if _, ok := line[k]; !ok {
+				t.Errorf("line lacks %q: %s", k, sc.Text())
+			}
+		}
+		outcomes[line["test"].(string)] = line["outcome"].(string)
+		for _, f := range line["findings"].([]any) {
+			f := f.(map[string]any)
+			for _, k := range []string{"kind", "summary", "goroutines", "locations", "time_ns"} {
+				if _, ok := f[k]; !ok {
+					t.Errorf("finding lacks %q: %v", k, f)
+				}
+			}
+			loc := f["locations"].([]any)[0].(map[string]any)
+			for _, k := range []string{"func", "file", "line", "source"} {
+				if _, ok := loc[k]; !ok {
+					t.Errorf("location lacks %q: %v", k, loc)
+				}
+			}
+		}
+	}
+	want := map[string]string{
+		"TestFirstResult": "leak", "TestWatcher": "leak", "TestParallel": "ok",
+		"TestParallel/leaks": "leak", "TestParallel/clean": "ok", "TestNoGoroutines": "ok",
+	}
+	for name, o := range want {
+		if outcomes[name] != o {
+			t.Errorf("%s: outcome %q, want %q", name, outcomes[name], o)
+		}
+	}
+	if len(outcomes) != len(want) {
+		t.Errorf("tests %v, want %v", outcomes, want)
+	}
+}
+
+func TestTestBinaryFlags(t *testing.T) {
+	got := testBinaryFlags([]string{"-short", "--count=2", "-test.v", "-run", "X", "-bench", "."})
+	want := []string{"-test.short", "-test.count=2", "-test.v", "-test.run", "X", "-test.bench", "."}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
