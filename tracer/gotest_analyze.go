@@ -409,17 +409,20 @@ func (a *testAnalysis) hang(h *hangReport) (int64, Finding) {
 		}
 		parts = append(parts, fmt.Sprintf("G%d (%s) %s %s", ref.ID, ref.Name, waitPhrase(ref.State, ref.Reason, ref.Location.Source), at))
 	}
-	switch {
-	case a.program:
-		f.Summary = fmt.Sprintf("The program hangs: every goroutine is blocked and none can wake another: %s. Nothing changed for %s, so viz trace stopped it: a deadlock.",
-			joinAnd(parts), h.Quiet)
-	default:
-		who := "The test binary hangs outside any single test"
+	who, stopped := "The program", "viz trace stopped it: a deadlock"
+	if !a.program {
+		who, stopped = "The test binary, outside any single test,", "viz test stopped it rather than wait for go test's timeout"
 		if root != 0 {
-			who = a.names[root] + " hangs"
+			who = a.names[root]
 		}
-		f.Summary = fmt.Sprintf("%s: every one of its goroutines is blocked and none can wake another: %s. Nothing changed for %s, so viz test stopped it rather than wait for go test's timeout.",
-			who, joinAnd(parts), h.Quiet)
+	}
+	switch len(parts) {
+	case 0:
+		f.Summary = fmt.Sprintf("%s hangs: every goroutine is blocked. Nothing changed for %s, so %s.", who, h.Quiet, stopped)
+	case 1:
+		f.Summary = fmt.Sprintf("%s hangs: %s, and none of its goroutines is left to wake it. Nothing changed for %s, so %s.", who, parts[0], h.Quiet, stopped)
+	default:
+		f.Summary = fmt.Sprintf("%s hangs: every one of its goroutines is blocked and none can wake another: %s. Nothing changed for %s, so %s.", who, joinAnd(parts), h.Quiet, stopped)
 	}
 	return root, f
 }

@@ -154,7 +154,10 @@ func printPackage(w io.Writer, p *tracer.PackageReport) {
 		fmt.Fprintf(w, "--- %s: %s\n", strings.ToUpper(string(p.Outcome)), p.Package)
 		printFindings(w, p.Findings)
 	}
-	if unfinished > 0 && len(p.Tests) > 0 {
+	switch {
+	case unfinished == 1:
+		fmt.Fprintf(w, "    (1 test did not finish: the binary was stopped)\n")
+	case unfinished > 1:
 		fmt.Fprintf(w, "    (%d tests did not finish: the binary was stopped)\n", unfinished)
 	}
 	for _, warn := range p.Warnings {
@@ -164,7 +167,11 @@ func printPackage(w io.Writer, p *tracer.PackageReport) {
 		fmt.Fprintf(w, "FAIL  %s  %s (%s)\n", p.Package, countProblems(p), elapsed)
 		return
 	}
-	fmt.Fprintf(w, "ok    %s  %d tests, no leaks, hangs or races (%s)\n", p.Package, len(p.Tests), elapsed)
+	tests := fmt.Sprintf("%d tests", len(p.Tests))
+	if len(p.Tests) == 1 {
+		tests = "1 test"
+	}
+	fmt.Fprintf(w, "ok    %s  %s, no leaks, hangs or races (%s)\n", p.Package, tests, elapsed)
 }
 
 // printFindings prints findings the way viz run does: the sentence, then
@@ -213,7 +220,10 @@ func countProblems(p *tracer.PackageReport) string {
 			parts = append(parts, fmt.Sprintf("%d %s", n, k.other))
 		}
 	}
-	if failed > 0 {
+	switch {
+	case failed == 1:
+		parts = append(parts, "1 failing test")
+	case failed > 1:
 		parts = append(parts, fmt.Sprintf("%d failing tests", failed))
 	}
 	if len(parts) == 0 {

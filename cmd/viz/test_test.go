@@ -24,7 +24,7 @@ func TestTestCommand(t *testing.T) {
 			"--- LEAK: TestParallel/leaks", "FAIL  github.com/concviz/concviz/testdata/leaky  3 leaks",
 		}, "problems found in 1 of 1 packages"},
 		{[]string{"test", "-run", "TestCrossWait|TestFine", "../../testdata/hang"}, 1, []string{"--- DEADLOCK: TestCrossWait", "hang/hang_test.go:30  v := <-pong // HANG"}, ""},
-		{[]string{"test", "../../testdata/leaky", "-run", "^TestNoGoroutines$"}, 0, []string{"1 tests, no leaks"}, ""},
+		{[]string{"test", "../../testdata/leaky", "-run", "^TestNoGoroutines$"}, 0, []string{"1 test, no leaks"}, ""},
 		{[]string{"test", "../../testdata/clean", "--", "-short", "-count=2"}, 0, []string{"ok "}, ""},
 		{[]string{"test", "--bogus"}, 2, nil, "flag provided but not defined"},
 		{[]string{"test", "--hang-after", "0", "."}, 2, nil, "must be positive"},
