@@ -126,29 +126,116 @@ func (d *diagnosis) add(f Finding) {
 	d.rep.Findings = append(d.rep.Findings, f)
 }
 
-// deadlock explains a run that the watchdog stopped.
+// deadlock explains a run that the watchdog stopped. Where the source
+// shows it, it follows the chain of waits: who waits on which channel, and
+// which blocked goroutine would be the one to end that wait.
 func (d *diagnosis) deadlock(stuck []DumpGoroutine) {
 	f := Finding{Kind: scenarios.Deadlock}
-	var parts []string
+	refs := make([]GoroutineRef, len(stuck))
 	for i, g := range stuck {
-		ref := d.ref(g)
-		f.Goroutines = append(f.Goroutines, ref)
-		f.Locations = append(f.Locations, ref.Location)
-		at := fmt.Sprintf("at %s:%d", baseName(ref.Location.File), ref.Location.Line)
-		if i > 0 && baseName(ref.Location.File) == baseName(stuck[0].userLocation().File) {
-			at = fmt.Sprintf("at line %d", ref.Location.Line)
-		}
-		parts = append(parts, fmt.Sprintf("G%d (%s) %s %s", ref.ID, ref.Name, waitPhrase(ref.State, ref.Reason, ref.Location.Source), at))
+		refs[i] = d.ref(g)
+		f.Goroutines = append(f.Goroutines, refs[i])
+		f.Locations = append(f.Locations, refs[i].Location)
 		if t := d.blockedSince(g.ID); t > f.Time {
 			f.Time = t
 		}
 	}
-	if len(stuck) == 1 {
-		f.Summary = fmt.Sprintf("%s, and no other goroutine exists that could ever wake it: a deadlock.", capitalize(parts[0]))
-	} else {
-		f.Summary = fmt.Sprintf("Every goroutine is blocked and each waits for another blocked one: %s. None can ever proceed: a deadlock.", joinAnd(parts))
+	file := baseName(refs[0].Location.File)
+	where := func(r GoroutineRef) string {
+		if baseName(r.Location.File) == file && r.ID != refs[0].ID {
+			return fmt.Sprintf("at line %d", r.Location.Line)
+		}
+		return fmt.Sprintf("at %s:%d", baseName(r.Location.File), r.Location.Line)
 	}
+	wait := func(r GoroutineRef) string {
+		return fmt.Sprintf("%s %s", waitPhrase(r.State, r.Reason, r.Location.Source), where(r))
+	}
+	if len(refs) == 1 {
+		r := refs[0]
+		f.Summary = fmt.Sprintf("G%d (%s) %s, and no other goroutine exists that could ever wake it: a deadlock.", r.ID, r.Name, wait(r))
+		d.add(f)
+		return
+	}
+
+	// Follow the waits from the first goroutine: each one's wait can only
+	// be ended by a goroutine that uses the same channel the other way.
+	chain := []int{0}
+	inChain := map[int]bool{0: true}
+	var sentence strings.Builder
+	fmt.Fprintf(&sentence, "G%d (%s) %s", refs[0].ID, refs[0].Name, wait(refs[0]))
+	for cur := 0; ; {
+		ch, send, ok := waitChannel(refs[cur])
+		if !ok {
+			break
+		}
+		var partners []int
+		for j, r := range refs {
+			if j != cur && funcUsesChan(r.Location.File, r.Location.Line, ch, !send) {
+				partners = append(partners, j)
+			}
+		}
+		if len(partners) == 0 {
+			fmt.Fprintf(&sentence, "; no blocked goroutine %s %s", opVerb(!send, true), ch)
+			break
+		}
+		next := partners[0]
+		if inChain[next] {
+			if len(partners) == 1 {
+				fmt.Fprintf(&sentence, ", but only G%d %s %s, and G%d is the one waiting above: the waits form a cycle", refs[next].ID, opVerb(!send, false), ch, refs[next].ID)
+			} else {
+				fmt.Fprintf(&sentence, ", and G%d, which %s %s, is the one waiting above: the waits form a cycle", refs[next].ID, opVerb(!send, false), ch)
+			}
+			break
+		}
+		role := opVerb(!send, false) + " " + ch
+		if len(partners) == 1 {
+			role = "the only one that " + role
+		} else {
+			role = "one that " + role
+		}
+		fmt.Fprintf(&sentence, ". G%d (%s), %s, is itself blocked: it %s", refs[next].ID, refs[next].Name, role, wait(refs[next]))
+		chain, inChain[next], cur = append(chain, next), true, next
+	}
+	var others []string
+	for j, r := range refs {
+		if !inChain[j] {
+			others = append(others, fmt.Sprintf("G%d (%s) %s", r.ID, r.Name, wait(r)))
+		}
+	}
+	if len(others) > 0 {
+		fmt.Fprintf(&sentence, ". Also blocked: %s", joinAnd(others))
+	}
+	f.Summary = sentence.String() + ". Every goroutine is blocked, so none can ever proceed: a deadlock."
 	d.add(f)
+}
+
+// waitChannel returns the channel a goroutine waits on, as spelled on its
+// blocking line, and whether it waits to send.
+func waitChannel(r GoroutineRef) (ch string, send, ok bool) {
+	switch r.State {
+	case StateBlockedRecv:
+		if m := recvChan.FindStringSubmatch(r.Location.Source); m != nil {
+			return m[1], false, true
+		}
+	case StateBlockedSend:
+		if m := sendChan.FindStringSubmatch(r.Location.Source); m != nil {
+			return m[1], true, true
+		}
+	}
+	return "", false, false
+}
+
+// opVerb words a channel operation: "sends on" / "would send on".
+func opVerb(send, would bool) string {
+	switch {
+	case send && would:
+		return "would send on"
+	case send:
+		return "sends on"
+	case would:
+		return "would receive from"
+	}
+	return "receives from"
 }
 
 // leaks explains goroutines still alive after the scenario returned.
@@ -427,7 +514,7 @@ func dumpState(status string) State {
 }
 
 var (
-	recvChan = regexp.MustCompile(`<-\s*([A-Za-z_][\w.]*(?:\[[^\]]*\])?)`)
+	recvChan = regexp.MustCompile(`(?:<-|\brange)\s*([A-Za-z_][\w.]*(?:\[[^\]]*\])?)`)
 	sendChan = regexp.MustCompile(`([A-Za-z_][\w.]*(?:\[[^\]]*\])?)\s*<-`)
 )
 

@@ -105,6 +105,11 @@ func TestDiagnosisDetails(t *testing.T) {
 		if f.Goroutines[0].Location.Line == f.Goroutines[1].Location.Line {
 			t.Errorf("both goroutines at the same line %d", f.Goroutines[0].Location.Line)
 		}
+		for _, want := range []string{"receive from ch1", "receive from ch2", "the only one that sends on ch2", "cycle"} {
+			if !strings.Contains(f.Summary, want) {
+				t.Errorf("summary lacks %q: %s", want, f.Summary)
+			}
+		}
 	})
 	t.Run("race-counter reports both accesses", func(t *testing.T) {
 		rep := run(t, "race-counter", "broken")
