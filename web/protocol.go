@@ -21,7 +21,8 @@ import "github.com/concviz/concviz/tracer"
 //     update, sent as each trace generation arrives while the child runs.
 //   - "end": the run is over; every started run ends with one. Report is
 //     exactly what `viz run --json` prints; Timeline is the complete final
-//     timeline, which replaces what the updates built. Cancelled says the
+//     timeline, which replaces what the updates built; Recording names
+//     the run's recording (a run that ends is always kept). Cancelled says the
 //     run was stopped; Error is set when it was cut short or failed, and
 //     Report and Timeline then hold what there is of it, or are absent.
 //   - "error": Error is a readable text (bad message, unknown scenario,
@@ -43,6 +44,9 @@ type Message struct {
 	Error    string           `json:"error,omitempty"`
 	// Text is a status message\'s words.
 	Text string `json:"text,omitempty"`
+	// Recording, in an end message, names the recording of the run: it
+	// is in GET /api/recordings, and /?open=ID shows it again.
+	Recording *RecordingInfo `json:"recording,omitempty"`
 	// Cancelled, in an end message, says that the run was stopped by a
 	// cancel, a newer run or the server's shutdown rather than finishing.
 	Cancelled bool `json:"cancelled,omitempty"`

@@ -48,6 +48,15 @@ type Options struct {
 	Hosts []string
 	// MaxSockets caps the open websockets; 0 means DefaultMaxSockets.
 	MaxSockets int
+	// Store keeps the recordings of runs and the traces a user opens;
+	// nil means a store in memory only.
+	Store *Store
+	// MaxUpload caps a trace uploaded from the page; 0 means
+	// DefaultMaxUpload.
+	MaxUpload int64
+	// Open lists the recordings (ids in Store) that the page opens when
+	// its address names nothing: one alone, two side by side.
+	Open []string
 
 	// pongWait overrides the pong deadline of the websockets, so that a
 	// test of the deadline need not wait a minute; 0 means pongWait.
@@ -65,6 +74,8 @@ type Server struct {
 	opt     Options
 	static  fs.FS
 	handler http.Handler
+	// store keeps the recordings (Options.Store).
+	store *Store
 	// sockets is a semaphore with one slot per open websocket.
 	sockets chan struct{}
 
@@ -95,8 +106,16 @@ func NewServer(opt Options) *Server {
 	if opt.pongWait <= 0 {
 		opt.pongWait = pongWait
 	}
+	if opt.MaxUpload <= 0 {
+		opt.MaxUpload = DefaultMaxUpload
+	}
+	if opt.Store == nil {
+		// A store without a directory cannot fail.
+		opt.Store, _ = NewStore("", 0, opt.Logf)
+	}
 	s := &Server{
 		opt:     opt,
+		store:   opt.Store,
 		sockets: make(chan struct{}, opt.MaxSockets),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -120,14 +139,21 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /", http.FileServerFS(s.static))
 	mux.HandleFunc("GET /api/scenarios", s.handleScenarios)
 	mux.HandleFunc("GET /api/scenarios/{id}/source", s.handleSource)
+	mux.HandleFunc("GET /api/scenarios/{id}/diff", s.handleDiff)
 	mux.HandleFunc("GET /api/states", s.handleStates)
+	mux.HandleFunc("GET /api/start", s.handleStart)
+	mux.HandleFunc("GET /api/recordings", s.handleRecordings)
+	mux.HandleFunc("POST /api/recordings", s.handleUpload)
+	mux.HandleFunc("GET /api/recordings/{id}", s.handleRecording)
+	mux.HandleFunc("GET /api/recordings/{id}/file", s.handleRecordingFile)
+	mux.HandleFunc("GET /api/recordings/{id}/source", s.handleRecordingSource)
 	mux.HandleFunc("GET /api/", s.handleAPINotFound)
 	mux.HandleFunc("GET /ws", s.handleWebsocket)
 
-	// Every route is a GET today; cross-origin protection stands guard so
-	// that any state-changing route added later is safe from cross-site
-	// forms and fetches without further thought. The websocket upgrade is a
-	// GET, which this check lets through: handleWebsocket checks Origin.
+	// Cross-origin protection refuses a POST (the upload) from another
+	// site's form or fetch, and guards any state-changing route added
+	// later without further thought. The websocket upgrade is a GET, which
+	// this check lets through: handleWebsocket checks Origin.
 	cop := http.NewCrossOriginProtection()
 	return s.checkHost(cop.Handler(mux))
 }

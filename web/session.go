@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -299,17 +300,28 @@ func (ss *session) execute(ctx context.Context, r *run, scenario, variant string
 		ss.finish(ctx, r, end)
 		return
 	}
+	// The raw trace is kept so that the run can be saved, reopened and
+	// compared: every run of the page is a recording.
+	var raw bytes.Buffer
 	res, err := ss.srv.opt.Run(ctx, tracer.RunOptions{
 		Scenario: scenario,
 		Variant:  variant,
 		OnUpdate: func(u *tracer.Update) { ss.update(r, u) },
 		OnStatus: func(text string) { ss.enqueue(Message{Type: MsgStatus, Run: r.id, Text: text}) },
+		TraceOut: &raw,
 	})
 	if res != nil {
 		end.Report = res.Report
 		end.Timeline = res.Timeline
 		if !r.hidden {
 			end.Timeline = withoutHidden(res.Timeline)
+		}
+		if res.Report != nil && res.Timeline != nil && raw.Len() > 0 && ctx.Err() == nil {
+			info, serr := ss.srv.store.Add(tracer.NewRecording(raw.Bytes(), res.Report), res.Timeline, true)
+			if serr != nil {
+				ss.srv.logf("web: save the recording of %s/%s: %v", scenario, variant, serr)
+			}
+			end.Recording = &info
 		}
 	}
 	switch {
