@@ -1,13 +1,11 @@
 package tracer
 
 import (
-	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-
-	"golang.org/x/exp/trace"
 )
 
 // ErrNotTrace is wrapped by ReadTrace's error for input that is not a Go
@@ -26,41 +24,7 @@ type ReadOptions struct {
 // says, in Timeline.Warnings, how much was lost; only input that is not a
 // trace at all is an error.
 func ReadTrace(r io.Reader, opt ReadOptions) (*Timeline, error) {
-	cr := &countingReader{r: bufio.NewReaderSize(r, 256<<10), progress: opt.Progress}
-	tr, err := trace.NewReader(cr)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotTrace, err)
-	}
-	b := NewBuilder(false)
-	var goodBytes int64
-	for {
-		ev, err := tr.ReadEvent()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			if !b.started {
-				return nil, fmt.Errorf("%w: %v", ErrNotTrace, err)
-			}
-			// Count the rest of the input to say how much was lost.
-			io.Copy(io.Discard, cr)
-			b.Truncate(err)
-			lost := cr.n - goodBytes
-			b.tl.Warnings = append(b.tl.Warnings, fmt.Sprintf("about %s of %s (%.0f%%) after the last complete generation could not be used",
-				byteSize(lost), byteSize(cr.n), 100*float64(lost)/float64(max(cr.n, 1))))
-			break
-		}
-		if ev.Kind() == trace.EventSync {
-			// The reader hands out a generation only once it has read all
-			// of it, so what was read by now is good.
-			goodBytes = cr.n
-		}
-		b.Event(&ev)
-	}
-	if !b.started {
-		return nil, fmt.Errorf("%w: it holds no events", ErrNotTrace)
-	}
-	return b.Finish(), nil
+	return ReadTraceContext(context.Background(), r, opt)
 }
 
 // ReadTraceFile is ReadTrace on a file.
