@@ -583,13 +583,6 @@ func joinAnd(parts []string) string {
 	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 // raceText is the raw text of the race reports, for the report's Race field.
 func raceText(races []RaceReport) string {
 	var b strings.Builder

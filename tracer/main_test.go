@@ -24,6 +24,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
+// hoard keeps what the "alloc" child allocates reachable.
+var hoard [][]byte
+
 // testChild misbehaves in the way its mode names.
 func testChild(mode string) int {
 	switch mode {
@@ -39,8 +42,7 @@ func testChild(mode string) int {
 		}
 		return 0
 	case "alloc":
-		// Allocates without bound, touching every page.
-		var hoard [][]byte
+		// Allocates without bound, touching every page, and keeps it all.
 		for {
 			b := make([]byte, 16<<20)
 			for i := range b {
