@@ -155,6 +155,13 @@ type child struct {
 	traceFull chan struct{}
 	// memCap overrides MemoryCap when positive (tests use a small one).
 	memCap int64
+	// traceCap overrides TraceCap when positive, so that a test reaches
+	// the cap in a fraction of a second.
+	traceCap int64
+	// started, if set, is called with the child's pid (which is also its
+	// process group) once it runs, so that tests can check that nothing of
+	// the group outlives the run.
+	started func(pid int)
 }
 
 // childOutput is everything a finished child left behind.
@@ -165,6 +172,9 @@ type childOutput struct {
 	stderr   string
 	profile  []byte
 	exitCode int
+	// maxRSS is the peak resident memory of the child, from the kernel's
+	// accounting, in bytes.
+	maxRSS   int64
 	timedOut bool
 	// killedFor says why the runner killed the child for exceeding a
 	// limit, "" when it did not.
@@ -230,6 +240,9 @@ func (c *child) run(ctx context.Context, timeout time.Duration) (*childOutput, e
 	}
 	pgid := cmd.Process.Pid
 	c.traceFull = make(chan struct{})
+	if c.started != nil {
+		c.started(pgid)
+	}
 
 	var wg sync.WaitGroup
 	var stdout, stderr capBuffer
@@ -271,7 +284,7 @@ wait:
 			runErr = ctx.Err()
 			killGroup(pgid)
 		case <-c.traceFull:
-			out.killedFor = fmt.Sprintf("its trace grew past %s", byteSize(TraceCap))
+			out.killedFor = fmt.Sprintf("its trace grew past %s", byteSize(c.traceLimit()))
 			killGroup(pgid)
 		case <-limits.C:
 			memCap := int64(MemoryCap)
@@ -297,6 +310,9 @@ wait:
 	}
 	out.stdout, out.stderr = stdout.String(), stderr.String()
 	out.exitCode = cmd.ProcessState.ExitCode()
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		out.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
+	}
 	var ee *exec.ExitError
 	if waitErr != nil && !errors.As(waitErr, &ee) {
 		out.warnings = append(out.warnings, fmt.Sprintf("waiting for the child: %v", waitErr))
@@ -323,7 +339,7 @@ wait:
 // could and is about to wait for the next generation.
 func (c *child) readTrace(r io.Reader) *Timeline {
 	b := NewBuilder(true)
-	src := io.Reader(&cappedReader{r: r, limit: TraceCap, full: c.traceFull})
+	src := io.Reader(&cappedReader{r: r, limit: c.traceLimit(), full: c.traceFull})
 	if c.traceOut != nil {
 		src = io.TeeReader(src, c.traceOut)
 	}
@@ -356,6 +372,14 @@ func (c *child) readTrace(r io.Reader) *Timeline {
 		c.onUpdate(b.Flush())
 	}
 	return tl
+}
+
+// traceLimit is the trace cap of this child.
+func (c *child) traceLimit() int64 {
+	if c.traceCap > 0 {
+		return c.traceCap
+	}
+	return TraceCap
 }
 
 // flushingReader calls flush before each read from the pipe. The trace
