@@ -5,6 +5,7 @@
 //
 //	viz                      start the visualizer (same as viz serve)
 //	viz serve [flags]        start the visualizer on 127.0.0.1:7070
+//	viz open FILE [FILE2]    show a trace or a recording; two side by side
 //	viz list [--json]        list the scenarios
 //	viz run ID [flags]       run a scenario and print its timeline and diagnosis
 //	viz record ID -o FILE    write a scenario's raw execution trace
@@ -53,6 +54,7 @@ func commands() map[string]command {
 		"test":   {"run Go tests under the tracer; report leaks, hangs and races per test", cmdTest},
 		"trace":  {"run a Go program under the tracer; report deadlocks, leaks and races", cmdTrace},
 		"verify": {"run every variant N times and check its outcome", cmdVerify},
+		"open":   {"open a trace or a recording in the visualizer; two side by side", cmdOpen},
 	}
 }
 
@@ -86,6 +88,7 @@ func printUsage(w io.Writer) {
 Usage:
   viz                      start the visualizer (same as viz serve)
   viz serve [flags]        start the visualizer on 127.0.0.1:7070
+  viz open FILE [FILE2]    show a trace or a recording; two side by side
   viz list [--json]        list the scenarios
   viz run ID [flags]       run a scenario; print its timeline and diagnosis
   viz record ID -o FILE    write a scenario's raw execution trace
