@@ -207,6 +207,9 @@ func (x *Index) event(ev *trace.Event) {
 		// Stack handles belong to one generation: forget the old ones so
 		// that their tables can be collected.
 		clear(x.stackCache)
+		for _, ln := range x.lanes {
+			ln.lastStack, ln.lastStackEntry = trace.NoStack, nil
+		}
 	case trace.EventStateTransition:
 		st := ev.StateTransition()
 		if st.Resource.Kind == trace.ResourceGoroutine {
@@ -270,7 +273,7 @@ func (x *Index) transition(ev *trace.Event, st *trace.StateTransition) {
 	case trace.GoRunning:
 		x.setState(ln, now, x.kindRunning, tracer.NoStack)
 	case trace.GoSyscall:
-		si := x.stackInfo(st.Stack)
+		si := x.laneStack(ln, st.Stack)
 		if !si.hasSys {
 			si.sysKind, si.hasSys = x.kindID(kind{tracer.StateSyscall, "", si.idx}), true
 		}
@@ -282,7 +285,7 @@ func (x *Index) transition(ev *trace.Event, st *trace.StateTransition) {
 		}
 		x.setState(ln, now, k, tracer.NoStack)
 	case trace.GoWaiting:
-		si := x.stackInfo(st.Stack)
+		si := x.laneStack(ln, st.Stack)
 		if !si.hasWait || si.waitReason != st.Reason {
 			si.waitKind = x.kindID(kind{stateOf(to, st.Reason, si.sync), st.Reason, si.idx})
 			si.waitReason, si.hasWait = st.Reason, true
@@ -299,10 +302,10 @@ func (x *Index) setState(ln *lane, now int64, k uint32, stack int) {
 		if k == ln.cur {
 			return
 		}
-		if c, n := x.kinds[ln.cur], x.kinds[k]; c.state == n.state && c.reason == n.reason && stack == tracer.NoStack {
+		if stack == tracer.NoStack && x.kindSR[ln.cur] == x.kindSR[k] {
 			return
 		}
-		ln.spans.add(&x.arena, ln.curStart, ln.cur)
+		ln.spans.add(&x.arena, ln.curStart, now, ln.cur, x.kinds[ln.cur].state)
 		x.spans++
 	}
 	ln.cur, ln.curStart, ln.hasCur = k, now, true
@@ -361,6 +364,17 @@ type stackEntry struct {
 	hasSys     bool
 }
 
+// laneStack is stackInfo through a one-entry cache per lane: a goroutine
+// tends to block where it blocked last.
+func (x *Index) laneStack(ln *lane, stk trace.Stack) *stackEntry {
+	if ln.lastStackEntry != nil && ln.lastStack == stk {
+		return ln.lastStackEntry
+	}
+	e := x.stackInfo(stk)
+	ln.lastStack, ln.lastStackEntry = stk, e
+	return e
+}
+
 // stackInfo interns a stack: its index in the stack table and the state of
 // a "sync" wait on it.
 func (x *Index) stackInfo(stk trace.Stack) *stackEntry {
@@ -398,7 +412,13 @@ func (x *Index) kindID(k kind) uint32 {
 		return id
 	}
 	id := uint32(len(x.kinds))
+	sr := id
+	if k.stack != tracer.NoStack {
+		sr = x.kindID(kind{state: k.state, reason: k.reason, stack: tracer.NoStack})
+		id = uint32(len(x.kinds))
+	}
 	x.kinds = append(x.kinds, k)
+	x.kindSR = append(x.kindSR, sr)
 	x.kindIDs[k] = id
 	return id
 }

@@ -50,6 +50,9 @@ type Index struct {
 	// kinds interns what a span is, besides its times.
 	kinds   []kind
 	kindIDs map[kind]uint32
+	// kindSR maps a kind to the kind of the same state and reason without
+	// a stack, so that comparing two kinds' state and reason is cheap.
+	kindSR []uint32
 	// The kinds of the commonest spans, interned once.
 	kindRunning, kindRunnable, kindDone uint32
 
@@ -100,6 +103,9 @@ type lane struct {
 	cur      uint32
 	curStart int64
 	hasCur   bool
+	// The stack of the lane's latest wait, and its entry in stackCache.
+	lastStack      trace.Stack
+	lastStackEntry *stackEntry
 }
 
 // New returns an empty index, ready for Build.

@@ -1,6 +1,10 @@
 package index
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/concviz/concviz/tracer"
+)
 
 // The spans of every lane live in one byte arena, in segments. A segment
 // holds consecutive closed spans of one lane, each encoded as two unsigned
@@ -11,6 +15,11 @@ import "encoding/binary"
 // short-lived goroutines of a big trace waste little and the long-lived
 // ones need few headers. The arena is made of fixed pages that are never
 // moved, which keeps the growth of a big index free of copies.
+//
+// Each segment also keeps the time its spans spent in each state: a window
+// zoomed out so far that a whole segment fits in one pixel merges it from
+// that sum without decoding it, so that drawing a lane of millions of
+// spans costs about as much as drawing one of thousands.
 
 const (
 	pageSize = 1 << 20
@@ -60,9 +69,14 @@ type segment struct {
 	size uint32
 }
 
+// stateSum is the time a segment's spans spent in each state.
+type stateSum [tracer.StateLast]int64
+
 // spanList is the closed spans of one lane.
 type spanList struct {
 	segs []segment
+	// sums[i] is the state sum of segs[i].
+	sums []stateSum
 	// n counts the closed spans.
 	n int
 	// Writer state: the write offset in the last segment and the start of
@@ -71,15 +85,16 @@ type spanList struct {
 	lastStart int64
 }
 
-// add appends a closed span that starts at start (never before the last
-// one) with the given kind.
-func (l *spanList) add(a *arena, start int64, kind uint32) {
+// add appends a closed span [start, end) (never before the last one) of
+// the given kind and state.
+func (l *spanList) add(a *arena, start, end int64, kind uint32, state tracer.State) {
 	if len(l.segs) == 0 || l.w+maxRecord > int(l.segs[len(l.segs)-1].size) {
 		size := minSeg
 		if k := len(l.segs); k > 0 {
 			size = min(int(l.segs[k-1].size)*4, maxSeg)
 		}
 		l.segs = append(l.segs, segment{first: start, pos: a.alloc(size), idx: uint32(l.n), size: uint32(size)})
+		l.sums = append(l.sums, stateSum{})
 		l.w = 0
 		l.lastStart = start
 	}
@@ -89,6 +104,9 @@ func (l *spanList) add(a *arena, start int64, kind uint32) {
 	l.w += binary.PutUvarint(b[l.w:], uint64(kind))
 	l.lastStart = start
 	l.n++
+	if state < tracer.StateLast {
+		l.sums[len(l.sums)-1][state] += end - start
+	}
 }
 
 // cursor decodes the closed spans of a lane in order, from some span on.
@@ -131,6 +149,15 @@ func (l *spanList) seek(a *arena, t int64) cursor {
 	}
 }
 
+// count returns the number of spans in segment i.
+func (l *spanList) count(i int) int {
+	end := l.n
+	if i+1 < len(l.segs) {
+		end = int(l.segs[i+1].idx)
+	}
+	return end - int(l.segs[i].idx)
+}
+
 // nextSeg moves to the start of the following segment.
 func (c *cursor) nextSeg() bool {
 	c.seg++
@@ -140,11 +167,7 @@ func (c *cursor) nextSeg() bool {
 	}
 	s := c.l.segs[c.seg]
 	c.b = c.a.bytes(s.pos, int(s.size))
-	end := c.l.n
-	if c.seg+1 < len(c.l.segs) {
-		end = int(c.l.segs[c.seg+1].idx)
-	}
-	c.left = end - int(s.idx)
+	c.left = c.l.count(c.seg)
 	c.t = s.first
 	return true
 }

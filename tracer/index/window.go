@@ -85,54 +85,105 @@ func (x *Index) Window(q Query) Window {
 	return w
 }
 
-// each calls fn for every span of a lane that may overlap [from, ...), in
-// order, until fn returns false. It runs with x.mu held.
-func (x *Index) each(ln *lane, from int64, fn func(start, end int64, k uint32) bool) {
-	c := ln.spans.seek(&x.arena, from)
-	s, k, ok := c.next()
-	for ok {
-		s2, k2, ok2 := c.next()
-		end := s2
-		if !ok2 {
-			end = ln.curStart
+// spanIter walks the spans of a lane in order: its closed spans, then its
+// open one, which ends at now. It runs with x.mu held.
+type spanIter struct {
+	c   cursor
+	ln  *lane
+	now int64
+	// The next closed span, decoded ahead to know where the one before
+	// it ends.
+	ps       int64
+	pk       uint32
+	pok      bool
+	openDone bool
+}
+
+// iter returns an iterator from the last span that starts at or before t.
+func (x *Index) iter(ln *lane, t int64) spanIter {
+	it := spanIter{c: ln.spans.seek(&x.arena, t), ln: ln, now: x.now()}
+	it.ps, it.pk, it.pok = it.c.next()
+	return it
+}
+
+// next returns the next span.
+func (it *spanIter) next() (start, end int64, k uint32, ok bool) {
+	if !it.pok {
+		if it.openDone || !it.ln.hasCur {
+			return 0, 0, 0, false
 		}
-		if !fn(s, end, k) {
-			return
-		}
-		s, k, ok = s2, k2, ok2
+		it.openDone = true
+		return it.ln.curStart, it.now, it.ln.cur, true
 	}
-	if ln.hasCur {
-		fn(ln.curStart, x.now(), ln.cur)
+	start, k = it.ps, it.pk
+	it.ps, it.pk, it.pok = it.c.next()
+	end = it.ln.curStart
+	if it.pok {
+		end = it.ps
 	}
+	return start, end, k, true
+}
+
+// segmentAhead reports the segment whose first span is the next one, with
+// its bounds, when there is such a segment of at least two spans.
+func (it *spanIter) segmentAhead() (seg int, start, end int64, ok bool) {
+	l := &it.ln.spans
+	seg = it.c.seg
+	if !it.pok || seg >= len(l.segs) || it.c.left != l.count(seg)-1 || it.c.left < 1 {
+		return 0, 0, 0, false
+	}
+	end = it.ln.curStart
+	if seg+1 < len(l.segs) {
+		end = l.segs[seg+1].first
+	}
+	return seg, l.segs[seg].first, end, true
+}
+
+// skipSegment moves past the segment that segmentAhead reported.
+func (it *spanIter) skipSegment() {
+	it.c.left = 0
+	it.ps, it.pk, it.pok = it.c.next()
 }
 
 // laneWindow returns the spans of a lane that overlap [start, end), with
 // consecutive spans shorter than res merged. A merged span gathers short
 // spans that begin in the same pixel of an absolute grid (multiples of res
 // since the first event), so that panning by whole pixels does not change
-// how spans merge. It runs with x.mu held.
+// how spans merge. A segment of spans that lies within one pixel is merged
+// from its state sum, without decoding it. It runs with x.mu held.
 func (x *Index) laneWindow(ln *lane, start, end, res int64) []Span {
 	out := []Span{}
 	var g group
-	x.each(ln, start, func(s, e int64, k uint32) bool {
-		if s >= end {
-			return false
+	it := x.iter(ln, start)
+	for {
+		if res > 0 {
+			if seg, s, e, ok := it.segmentAhead(); ok && s >= start && e < end && e > s && s/res == (e-1)/res {
+				if g.n > 0 && s/res != g.pixel {
+					out = g.flush(out)
+				}
+				g.addSum(s, e, ln.spans.count(seg), &ln.spans.sums[seg], res)
+				it.skipSegment()
+				continue
+			}
+		}
+		s, e, k, ok := it.next()
+		if !ok || s >= end {
+			break
 		}
 		if e < start || e == start && s < start {
-			return true
+			continue
 		}
 		kd := x.kinds[k]
 		if res <= 0 || e-s >= res {
 			out = g.flush(out)
 			out = append(out, Span{Start: s, End: e, State: kd.state, Reason: kd.reason, Stack: kd.stack})
-			return true
+			continue
 		}
 		if g.n > 0 && s/res != g.pixel {
 			out = g.flush(out)
 		}
 		g.add(s, e, kd, res)
-		return true
-	})
+	}
 	return g.flush(out)
 }
 
@@ -142,14 +193,30 @@ type group struct {
 	pixel int64
 	first Span
 	end   int64
-	dur   [tracer.StateLast]int64
+	dur   stateSum
+}
+
+// addSum adds a whole segment of n spans, [s, e), whose time per state is
+// sum.
+func (g *group) addSum(s, e int64, n int, sum *stateSum, res int64) {
+	if g.n == 0 {
+		g.pixel = s / res
+		// The first span of the group is only used when it holds one.
+		g.first = Span{Start: s, End: e, Stack: tracer.NoStack}
+		g.dur = stateSum{}
+	}
+	g.n += n
+	g.end = e
+	for i, d := range sum {
+		g.dur[i] += d
+	}
 }
 
 func (g *group) add(s, e int64, k kind, res int64) {
 	if g.n == 0 {
 		g.pixel = s / res
 		g.first = Span{Start: s, End: e, State: k.state, Reason: k.reason, Stack: k.stack}
-		g.dur = [tracer.StateLast]int64{}
+		g.dur = stateSum{}
 	}
 	g.n++
 	g.end = e

@@ -161,6 +161,14 @@ func TestWindowProperties(t *testing.T) {
 		w := x.Window(Query{Start: a, End: b, Pixels: pixels, Count: 1})
 		checkWindow(t, raw, a, b, w.Resolution, w.Lanes[0].Spans)
 	}
+	// Zoomed out so far that whole segments fit in a pixel, which merges
+	// them from their state sums.
+	for _, pixels := range []int{1, 2, 3, 7, 10, 20} {
+		for _, a := range []int64{0, 1, now / 3} {
+			w := x.Window(Query{Start: a, End: now + 1, Pixels: pixels, Count: 1})
+			checkWindow(t, raw, a, now+1, w.Resolution, w.Lanes[0].Spans)
+		}
+	}
 }
 
 func checkWindow(t *testing.T, raw []Span, a, b, res int64, got []Span) {
