@@ -71,6 +71,11 @@ type Scenario struct {
 	Variants []Variant
 	// DefaultFixed names the variant that the alias "fixed" selects.
 	DefaultFixed string
+	// Profile is the profile a run records unless the user picks another:
+	// "cpu" for a scenario whose point is where the CPU goes, "wall" for
+	// one whose point is where time goes while goroutines wait, "" for
+	// none.
+	Profile string
 }
 
 // Variant is one runnable version of a scenario.
