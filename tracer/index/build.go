@@ -218,8 +218,11 @@ func (x *Index) event(ev *trace.Event) {
 	case trace.EventLog:
 		if l := ev.Log(); l.Category == rootLogCategory {
 			x.root = int64(ev.Goroutine())
-			if name := shortFunc(l.Message); name != "" {
-				if ln := x.lane(ev.Goroutine()); ln != nil {
+			if ln := x.lane(ev.Goroutine()); ln != nil {
+				// The root is where the scenario begins: the harness that
+				// started it is not part of the picture.
+				ln.created = tracer.NoStack
+				if name := shortFunc(l.Message); name != "" {
 					ln.name = name
 				}
 			}
