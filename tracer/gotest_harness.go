@@ -41,7 +41,9 @@ const hangExitCode = 86
 const hangHeader = "concviz-hang"
 
 // harnessPoll is how often the watchdog takes a goroutine dump. Each dump
-// stops the world for about a millisecond in a small test binary.
+// stops the world for about a millisecond in a small test binary; in a
+// binary with many goroutines the watchdog waits ten times as long as its
+// last dump and parse took.
 const harnessPoll = 20 * time.Millisecond
 
 // DefaultHangAfter is how long every goroutine of a test must stay blocked,
@@ -157,8 +159,10 @@ func zzConcvizWatch(hangFile string, quiet time.Duration) {
 	sigs := map[int64]string{}
 	since := map[int64]time.Time{}
 	buf := make([]byte, 1<<16)
+	pause := time.Duration(` + strconv.FormatInt(int64(harnessPoll), 10) + `)
 	for {
-		time.Sleep(` + strconv.FormatInt(int64(harnessPoll), 10) + `)
+		time.Sleep(pause)
+		began := time.Now()
 		n := runtime.Stack(buf, true)
 		for n == len(buf) {
 			buf = make([]byte, 2*len(buf))
@@ -167,6 +171,9 @@ func zzConcvizWatch(hangFile string, quiet time.Duration) {
 		dump := string(buf[:n])
 		gs := zzConcvizParse(dump)
 		groups, others := zzConcvizGroup(gs, owner)
+		// A dump stops the world: with many goroutines, poll less often,
+		// so that the watchdog takes at most a tenth of the time.
+		pause = max(` + strconv.FormatInt(int64(harnessPoll), 10) + `, 10*time.Since(began))
 		now := time.Now()
 		othersSig, othersQuiet := zzConcvizSig(others, false)
 		seen := map[int64]bool{}
