@@ -653,10 +653,28 @@ func (a *testAnalysis) raceFlagged() int64 {
 // crash explains a panic or a fatal error of the test binary, or go test's
 // own timeout, which panics.
 func (a *testAnalysis) crash(c *Crash) (int64, Finding) {
-	if strings.HasPrefix(c.Message, "test timed out after ") {
+	if after, ok := strings.CutPrefix(c.Message, "test timed out after "); ok {
+		// "test timed out after 2s\nrunning tests:\n\tTestSlow (2s)"
+		lines := strings.Split(after, "\n")
+		var running []string
+		for _, l := range lines[1:] {
+			if name, _, ok := strings.Cut(strings.TrimSpace(l), " ("); ok {
+				running = append(running, name)
+			}
+		}
 		f := a.timeout(0)
-		f.Summary = fmt.Sprintf("go test stopped the binary: %s. %s", c.Message, f.Summary)
-		return 0, f
+		var runner int64
+		for id, name := range a.names {
+			if len(running) > 0 && name == running[0] {
+				runner = id
+			}
+		}
+		who := ""
+		if len(running) > 0 {
+			who = " while " + joinAnd(running) + " ran"
+		}
+		f.Summary = fmt.Sprintf("go test's -timeout (%s) stopped the binary%s. %s", lines[0], who, f.Summary)
+		return runner, f
 	}
 	d := &diagnosis{tl: a.tl, rep: &Report{}}
 	d.crash(c)
@@ -686,9 +704,13 @@ func (a *testAnalysis) timeout(elapsed time.Duration) Finding {
 	if a.program {
 		what = "program"
 	}
-	f.Summary = fmt.Sprintf("The %s was still running when its time was up; %d goroutines were alive.", what, len(f.Goroutines))
+	alive := fmt.Sprintf("%d goroutines were alive", len(f.Goroutines))
+	if len(f.Goroutines) == 1 {
+		alive = "1 goroutine was alive"
+	}
+	f.Summary = fmt.Sprintf("The %s was still running when its time was up; %s.", what, alive)
 	if elapsed > 0 {
-		f.Summary = fmt.Sprintf("The %s was still running after %s and was stopped; %d goroutines were alive.", what, elapsed.Round(time.Millisecond), len(f.Goroutines))
+		f.Summary = fmt.Sprintf("The %s was still running after %s and was stopped; %s.", what, elapsed.Round(time.Millisecond), alive)
 	}
 	return f
 }

@@ -407,3 +407,21 @@ func TestHarnessSourceBuilds(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeout checks that a test that never blocks for good, only takes
+// too long, is ended by go test's own -timeout and reported with its line.
+func TestTimeout(t *testing.T) {
+	p := runTests(t, TestOptions{Packages: []string{"./testdata/slow"}, Timeout: 2 * time.Second})[0]
+	tr := testReport(t, p, "TestSlow")
+	if tr.Outcome != scenarios.Timeout || len(tr.Findings) != 1 {
+		t.Fatalf("outcome %s, findings %+v; want one timeout", tr.Outcome, tr.Findings)
+	}
+	f := tr.Findings[0]
+	file := filepath.Join(moduleDir, "testdata/slow/slow_test.go")
+	if len(f.Locations) != 1 || !at(f.Locations[0], file, marked(t, file, "// SLEEP")) {
+		t.Errorf("locations %v, want the // SLEEP line", f.Locations)
+	}
+	if !strings.Contains(f.Summary, "while TestSlow ran") {
+		t.Errorf("summary does not name the test: %s", f.Summary)
+	}
+}
