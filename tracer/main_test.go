@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/trace"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +63,67 @@ func testChild(mode string) int {
 		fmt.Println(cmd.Process.Pid)
 		time.Sleep(50 * time.Millisecond)
 		return 0
+	case "spin":
+		// Loops for ever on every CPU, never blocking.
+		for range runtime.GOMAXPROCS(0) - 1 {
+			go spin()
+		}
+		spin()
+	case "flood-forever":
+		// Writes to stdout and stderr for ever, as fast as the pipes take
+		// it.
+		line := strings.Repeat("y", 1023) + "\n"
+		go func() {
+			for {
+				os.Stderr.WriteString(line)
+			}
+		}()
+		for {
+			os.Stdout.WriteString(line)
+		}
+	case "fork-hang":
+		// Starts a grandchild, prints its pid and hangs: only a kill of
+		// the whole group at the timeout ends both.
+		cmd := exec.Command("sleep", "60")
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(cmd.Process.Pid)
+		time.Sleep(time.Hour)
+		return 0
+	case "trace-flood":
+		// Traces busy ping-pong pairs for ever: the trace grows by tens of
+		// megabytes a second.
+		if err := trace.Start(os.NewFile(traceFD, "trace")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		for range 4 {
+			ping, pong := make(chan int), make(chan int)
+			go func() {
+				for v := range ping {
+					pong <- v
+				}
+			}()
+			go func() {
+				for i := 0; ; i++ {
+					ping <- i
+					<-pong
+				}
+			}()
+		}
+		select {}
 	}
 	fmt.Fprintf(os.Stderr, "unknown test child mode %q\n", mode)
 	return 1
+}
+
+// spin burns a CPU for ever.
+func spin() {
+	for n := 0; ; n++ {
+		if n < 0 {
+			fmt.Println(n)
+		}
+	}
 }
