@@ -1,6 +1,10 @@
 package web
 
-import "github.com/concviz/concviz/tracer"
+import (
+	"encoding/json"
+
+	"github.com/concviz/concviz/tracer"
+)
 
 // Message is the one message type of the /ws websocket, in both directions.
 // PROTOCOL.md describes the conversation; this comment lists the kinds.
@@ -11,6 +15,15 @@ import "github.com/concviz/concviz/tracer"
 //     client has at most one run at a time; a new run cancels the previous
 //     one.
 //   - "cancel": stop the current run; its child process is killed.
+//   - "view" (presenter): View is the page's view state, relayed to the
+//     room's viewers as it is (room.go).
+//   - "poll" (presenter): open Poll for the room's vote, or close it (no
+//     Poll).
+//   - "vote" (viewer): Choice in the poll whose ID is Poll.ID.
+//   - "sync" (viewer): send the room's current state again.
+//
+// A viewer of a shared server may send only "vote" and "sync"; anything
+// else gets an error and changes nothing.
 //
 // Server to client (every message of a run carries its Run number):
 //   - "status": Text says, in words for a person, what a run is waiting
@@ -25,6 +38,9 @@ import "github.com/concviz/concviz/tracer"
 //     the run's recording (a run that ends is always kept). Cancelled says the
 //     run was stopped; Error is set when it was cut short or failed, and
 //     Report and Timeline then hold what there is of it, or are absent.
+//   - "room": Room says who this connection is and how many viewers follow.
+//   - "view", "poll": the presenter's view and poll, sent to viewers.
+//   - "tally": the votes of the open poll, sent to presenters.
 //   - "error": Error is a readable text (bad message, unknown scenario,
 //     internal failure). The connection stays open and usable.
 type Message struct {
@@ -50,6 +66,14 @@ type Message struct {
 	// Cancelled, in an end message, says that the run was stopped by a
 	// cancel, a newer run or the server's shutdown rather than finishing.
 	Cancelled bool `json:"cancelled,omitempty"`
+
+	// The room's fields (room.go). View is opaque to the server: the page
+	// writes it and the viewers' pages read it.
+	View   json.RawMessage `json:"view,omitempty"`
+	Poll   *Poll           `json:"poll,omitempty"`
+	Choice string          `json:"choice,omitempty"`
+	Tally  *Tally          `json:"tally,omitempty"`
+	Room   *RoomState      `json:"room,omitempty"`
 }
 
 // The message types.

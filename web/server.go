@@ -58,6 +58,17 @@ type Options struct {
 	// its address names nothing: one alone, two side by side.
 	Open []string
 
+	// Share, if set, shares the server with a room (share.go): every
+	// request needs the presenter's or a viewer's token, and viewers only
+	// follow. Nil serves the local user alone, as before.
+	Share *Share
+	// Session is the ordered list of scenarios that presentation mode
+	// steps through; nil means the whole catalog.
+	Session *PresentSession
+	// MaxViewers caps the viewers of a shared server's room; 0 means
+	// DefaultMaxViewers.
+	MaxViewers int
+
 	// pongWait overrides the pong deadline of the websockets, so that a
 	// test of the deadline need not wait a minute; 0 means pongWait.
 	pongWait time.Duration
@@ -76,6 +87,8 @@ type Server struct {
 	handler http.Handler
 	// store keeps the recordings (Options.Store).
 	store *Store
+	// room is the audience that follows the presenter (room.go).
+	room *room
 	// sockets is a semaphore with one slot per open websocket.
 	sockets chan struct{}
 
@@ -118,6 +131,7 @@ func NewServer(opt Options) *Server {
 		store:   opt.Store,
 		sockets: make(chan struct{}, opt.MaxSockets),
 	}
+	s.room = newRoom(s)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if opt.Static != "" {
 		s.static = os.DirFS(opt.Static)
@@ -149,13 +163,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/recordings/{id}/source", s.handleRecordingSource)
 	mux.HandleFunc("GET /api/", s.handleAPINotFound)
 	mux.HandleFunc("GET /ws", s.handleWebsocket)
+	mux.HandleFunc("GET /api/room", s.handleRoom)
+	mux.HandleFunc("GET /api/room/qr.svg", s.handleRoomQR)
 
 	// Cross-origin protection refuses a POST (the upload) from another
 	// site's form or fetch, and guards any state-changing route added
 	// later without further thought. The websocket upgrade is a GET, which
 	// this check lets through: handleWebsocket checks Origin.
 	cop := http.NewCrossOriginProtection()
-	return s.checkHost(cop.Handler(mux))
+	return s.checkHost(s.checkShare(cop.Handler(mux)))
 }
 
 // Handler returns the server's HTTP handler.

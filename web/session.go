@@ -58,6 +58,11 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("403 forbidden: websocket origin %q is not a page of this server", origin), http.StatusForbidden)
 		return
 	}
+	if s.opt.Share != nil && s.roleOf(r) == roleViewer {
+		// A viewer follows the room and never runs anything (room.go).
+		s.room.serveViewer(w, r)
+		return
+	}
 	select {
 	case s.sockets <- struct{}{}:
 		defer func() { <-s.sockets }()
@@ -71,6 +76,10 @@ func (s *Server) handleWebsocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.removeSession(ss)
+	if s.opt.Share != nil {
+		s.room.addPresenter(ss)
+		defer s.room.removePresenter(ss)
+	}
 	conn, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		// Upgrade has already answered the client.
@@ -132,6 +141,9 @@ type session struct {
 	runs int64
 	// current is the run in progress, or nil.
 	current *run
+	// relay, set for a presenter of a shared server, hands the messages
+	// of this session's runs to the room; it is called with mu held.
+	relay func(Message)
 }
 
 // outgoing is one entry of the send queue. While it is the session's tail,
@@ -258,6 +270,8 @@ func (ss *session) handle(m Message) {
 		if cur == nil {
 			ss.sendError(0, "cancel: no run in progress")
 		}
+	case MsgView, MsgPoll:
+		ss.srv.room.fromPresenter(ss, m)
 	case "":
 		ss.sendError(0, `message has no "type"; want "run" or "cancel"`)
 	default:
@@ -358,6 +372,9 @@ func (ss *session) update(r *run, u *tracer.Update) {
 		return
 	}
 	u = filterUpdate(u, r.hidden, r.hiddenIDs)
+	if ss.relay != nil {
+		ss.relay(Message{Type: MsgUpdate, Run: r.id, Update: u})
+	}
 	if ss.tail != nil && ss.tail.msg.Run == r.id && mergeUpdate(ss.tail.msg.Update, u) {
 		return
 	}
@@ -381,6 +398,9 @@ func (ss *session) sendError(runID int64, text string) {
 // connection is dropped, which ends the session and its run. ss.mu must be
 // held.
 func (ss *session) push(o *outgoing, mergeable bool) {
+	if ss.relay != nil && (o.msg.Type == MsgStarted || o.msg.Type == MsgStatus || o.msg.Type == MsgEnd) {
+		ss.relay(o.msg)
+	}
 	if ss.dropped {
 		return
 	}
