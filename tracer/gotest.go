@@ -53,6 +53,9 @@ type TestOptions struct {
 	// Args are passed to each test binary after concviz's own flags
 	// (-test.short, -test.count=3, ...).
 	Args []string
+	// TraceDir, if set, keeps each package's execution trace there, as
+	// a file that viz open and go tool trace read.
+	TraceDir string
 	// OnPackage, if set, receives each package's report as soon as it
 	// is done, so that a long run shows progress.
 	OnPackage func(*PackageReport)
@@ -78,6 +81,9 @@ type PackageReport struct {
 	ExitCode  int      `json:"exit_code"`
 	ElapsedNS int64    `json:"elapsed_ns"`
 	Warnings  []string `json:"warnings,omitempty"`
+	// TracePath is where the package's execution trace was kept, when
+	// TestOptions.TraceDir asked for it.
+	TracePath string `json:"trace,omitempty"`
 	// Timeline is the package's goroutine timeline, with each test's
 	// goroutine named after the test.
 	Timeline *Timeline `json:"-"`
@@ -264,11 +270,34 @@ func testPackage(ctx context.Context, goTool string, opt TestOptions, p listedPa
 	rep.ExitCode = out.exitCode
 	rep.Warnings = append(rep.Warnings, out.warnings...)
 
+	if opt.TraceDir != "" {
+		kept := filepath.Join(opt.TraceDir, strings.ReplaceAll(p.ImportPath, "/", "_")+".trace")
+		if err := keepFile(tracePath, kept); err != nil {
+			rep.Warnings = append(rep.Warnings, err.Error())
+		} else {
+			rep.TracePath = kept
+		}
+	}
 	tl := readTraceFile(tracePath)
 	hang, _ := readHang(hangPath)
 	a := newTestAnalysis(p.ImportPath, tl, &events)
 	a.analyze(rep, hang, out)
 	return rep
+}
+
+// keepFile copies a file out of the work directory before it goes.
+func keepFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return fmt.Errorf("keep the trace: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		return fmt.Errorf("keep the trace: %w", err)
+	}
+	if err := os.WriteFile(to, b, 0o644); err != nil {
+		return fmt.Errorf("keep the trace: %w", err)
+	}
+	return nil
 }
 
 // goBuild runs a go build command and returns its output on failure.

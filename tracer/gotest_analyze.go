@@ -59,7 +59,35 @@ func newTestAnalysis(pkg string, tl *Timeline, events *testEvents) *testAnalysis
 		}
 	}
 	a.nameRunners()
+	for _, g := range tl.Goroutines {
+		a.nameWrapped(g)
+	}
 	return a
+}
+
+// wrapperStart is the start function of a goroutine started by
+// sync.WaitGroup.Go, which runs the user's function inside.
+const wrapperStart = "sync.(*WaitGroup).Go.func1"
+
+// nameWrapped names a goroutine started by sync.WaitGroup.Go after the
+// function it runs, from the frame inside the wrapper on any of its stacks;
+// a goroutine that never blocked shows none and keeps the wrapper's name.
+func (a *testAnalysis) nameWrapped(g *Goroutine) {
+	if g.Name != wrapperStart {
+		return
+	}
+	for _, sp := range g.Spans {
+		s := a.tl.Stack(sp.Stack)
+		if s == nil {
+			continue
+		}
+		for i, f := range s.Frames {
+			if f.Func == wrapperStart && i > 0 && isUserFunc(s.Frames[i-1].Func) {
+				g.Name = shortFunc(s.Frames[i-1].Func)
+				return
+			}
+		}
+	}
 }
 
 // isRunner reports whether a goroutine runs a test: it starts in
@@ -460,8 +488,16 @@ func (a *testAnalysis) races(races []RaceReport) []testFinding {
 		for _, p := range []struct {
 			g   *Goroutine
 			loc Location
-		}{{g0, l0}, {g1, l1}} {
+			acc RaceAccess
+		}{{g0, l0, acc0}, {g1, l1, acc1}} {
 			ref := GoroutineRef{State: StateRunning, Location: p.loc}
+			if p.g != nil && p.g.Name == wrapperStart {
+				// The access's outermost user frame is the function the
+				// wrapper ran.
+				if fn := outerUserFunc(p.acc.Frames); fn != "" {
+					p.g.Name = shortFunc(fn)
+				}
+			}
 			if p.g != nil {
 				ref.ID, ref.Name = p.g.ID, p.g.Name
 				if t := firstRun(p.g); f.Time == 0 || t < f.Time {
@@ -512,12 +548,7 @@ func (a *testAnalysis) raceGoroutine(acc RaceAccess, avoid *Goroutine) *Goroutin
 	if acc.Main || len(acc.Created) == 0 {
 		return nil
 	}
-	outer := ""
-	for _, fr := range acc.Frames {
-		if isUserFunc(fr.Func) {
-			outer = fr.Func
-		}
-	}
+	outer := outerUserFunc(acc.Frames)
 	test := testFuncName(outer)
 	inTest := func(g *Goroutine) bool {
 		name := a.names[a.owner(g)]
@@ -588,6 +619,17 @@ func (a *testAnalysis) raceGoroutine(acc RaceAccess, avoid *Goroutine) *Goroutin
 		return cands[0]
 	}
 	return nil
+}
+
+// outerUserFunc is the outermost user function of a stack, "" if none.
+func outerUserFunc(frames []Location) string {
+	outer := ""
+	for _, fr := range frames {
+		if isUserFunc(fr.Func) {
+			outer = fr.Func
+		}
+	}
+	return outer
 }
 
 // runnerFunc is the test function a runner ran: the frame just inside

@@ -39,6 +39,9 @@ type ProgramOptions struct {
 	// Stdout and Stderr, if set, receive the program's output as it
 	// arrives; the report keeps a capped copy of stdout either way.
 	Stdout, Stderr io.Writer
+	// TraceOut, if set, is where the program's execution trace is kept,
+	// a file that viz open and go tool trace read.
+	TraceOut string
 }
 
 // goRunArgs is go run's command line, split.
@@ -205,6 +208,11 @@ func TraceProgram(ctx context.Context, opt ProgramOptions) (*Result, error) {
 	tl := readTraceFile(tracePath)
 	hang, _ := readHang(hangPath)
 	rep := diagnoseProgram(name, tl, hang, out)
+	if opt.TraceOut != "" {
+		if err := keepFile(tracePath, opt.TraceOut); err != nil {
+			rep.Warnings = append(rep.Warnings, err.Error())
+		}
+	}
 	res := &Result{Report: rep, Timeline: tl}
 	if err := ctx.Err(); err != nil {
 		return res, fmt.Errorf("trace %s: %w", name, err)
