@@ -203,15 +203,23 @@ func TestClean(t *testing.T) {
 	}
 }
 
-// TestRun checks that -run selects tests and that each report names its
-// package.
+// TestRun checks that -run selects tests, that each report names its
+// package, and that a kept trace is a whole trace.
 func TestRun(t *testing.T) {
-	p := runTests(t, TestOptions{Packages: []string{"./testdata/leaky"}, Run: "^TestNoGoroutines$"})[0]
+	dir := t.TempDir()
+	p := runTests(t, TestOptions{Packages: []string{"./testdata/leaky"}, Run: "^TestNoGoroutines$", TraceDir: dir})[0]
 	if len(p.Tests) != 1 || p.Tests[0].Test != "TestNoGoroutines" || p.Problem() {
 		t.Fatalf("tests %+v, want TestNoGoroutines alone, clean", p.Tests)
 	}
 	if p.Tests[0].Package != "github.com/concviz/concviz/testdata/leaky" {
 		t.Errorf("package %q", p.Tests[0].Package)
+	}
+	if filepath.Dir(p.TracePath) != dir {
+		t.Fatalf("trace kept at %q, want in %s", p.TracePath, dir)
+	}
+	tl := readTraceFile(p.TracePath)
+	if tl.Truncated || tl.Goroutine(p.Tests[0].Goroutine) == nil {
+		t.Errorf("kept trace: truncated %v, warnings %q, test goroutine G%d present %v", tl.Truncated, tl.Warnings, p.Tests[0].Goroutine, tl.Goroutine(p.Tests[0].Goroutine) != nil)
 	}
 }
 
