@@ -22,10 +22,12 @@ import (
 const defaultAddr = "127.0.0.1:7070"
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--open] [--static DIR]", stderr)
+	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--open] [--static DIR] [--share] [--session FILE|URL]", stderr)
 	addr := fs.String("addr", defaultAddr, "listen on `HOST:PORT`; port 0 picks a free port")
 	open := fs.Bool("open", false, "open the visualizer in the browser")
 	static := fs.String("static", "", "serve the UI's files from `DIR` instead of the built-in ones (for editing them)")
+	share := fs.Bool("share", false, "share with a room: print a presenter link and a read-only viewer link (with a QR code)")
+	session := fs.String("session", "", "present the scenarios listed in `FILE` (or at an http(s) URL), in order")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -42,7 +44,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return usagef("serve: --static %q is not a directory", *static)
 		}
 	}
-	if !isLoopback(host) {
+	var ps *web.PresentSession
+	if *session != "" {
+		if ps, err = loadSession(ctx, *session); err != nil {
+			return usagef("serve: --session: %v", err)
+		}
+	}
+	var sh *web.Share
+	if *share {
+		if sh, err = web.NewShare(); err != nil {
+			return err
+		}
+		if !isLoopback(host) {
+			fmt.Fprintf(stderr, shareWarning, *addr)
+		}
+	} else if !isLoopback(host) {
 		fmt.Fprintf(stderr, "viz: WARNING: listening on %q, which is not a loopback address.\n"+
 			"viz: WARNING: anyone who can reach this machine on that address can run code on it.\n", *addr)
 	}
@@ -53,15 +69,25 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer opener.Wait()
 	ready := func(url string) {
 		fmt.Fprintf(stdout, "viz: serving on %s\n", url)
+		if sh != nil {
+			printShare(stdout, sh, web.ShareBaseURL(url, host))
+		}
 		if *open {
 			opener.Go(func() { openBrowser(ctx, url, stderr) })
 		}
 	}
 	opt := web.Options{
-		Static: *static,
+		Static:  *static,
+		Share:   sh,
+		Session: ps,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(stderr, "viz: "+strings.TrimPrefix(format, "web: ")+"\n", args...)
 		},
+	}
+	if sh != nil {
+		// The room reaches the server at this machine's own addresses,
+		// which the Host check must then accept (names stay refused).
+		opt.Hosts = append(opt.Hosts, web.LANAddrs()...)
 	}
 	err = web.ListenAndServe(ctx, *addr, opt, ready)
 	if errors.Is(err, syscall.EADDRINUSE) {
