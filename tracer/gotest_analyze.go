@@ -227,8 +227,14 @@ func (a *testAnalysis) analyze(rep *PackageReport, hang *hangReport, out *procOu
 		rep.Findings = append(rep.Findings, f)
 	}
 
-	for _, f := range a.leaks() {
-		attach(f.runner, f.Finding)
+	if a.tl.Truncated {
+		// What the goroutines did in the lost end is unknown: one that
+		// looks alive may have finished there.
+		rep.Warnings = append(rep.Warnings, "leaks are not reported: the end of the trace is missing")
+	} else {
+		for _, f := range a.leaks() {
+			attach(f.runner, f.Finding)
+		}
 	}
 	if hang != nil {
 		runner, f := a.hang(hang)

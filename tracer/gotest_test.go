@@ -433,3 +433,20 @@ func TestTimeout(t *testing.T) {
 		t.Errorf("summary does not name the test: %s", f.Summary)
 	}
 }
+
+// TestPanic checks that a panic in a test's goroutine, which kills the
+// binary, is a finding of that test with the panicking line.
+func TestPanic(t *testing.T) {
+	p := runTests(t, TestOptions{Packages: []string{"./testdata/panicky"}})[0]
+	tr := testReport(t, p, "TestNilMap")
+	if tr.Outcome != scenarios.Panic || len(tr.Findings) != 1 {
+		t.Fatalf("outcome %s, findings %+v; want one panic", tr.Outcome, tr.Findings)
+	}
+	file := filepath.Join(moduleDir, "testdata/panicky/panicky_test.go")
+	if l := tr.Findings[0].Locations; len(l) == 0 || !at(l[0], file, marked(t, file, "// PANIC")) {
+		t.Errorf("locations %v, want the // PANIC line first", l)
+	}
+	if fine := testReport(t, p, "TestFine"); fine.Result != "pass" || len(fine.Findings) != 0 {
+		t.Errorf("TestFine: result %q, findings %+v", fine.Result, fine.Findings)
+	}
+}
