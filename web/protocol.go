@@ -52,6 +52,12 @@ type Message struct {
 	// the runtime too, which updates and the end timeline leave out by
 	// default.
 	Hidden bool `json:"hidden,omitempty"`
+	// Profile, in a run message, asks for a profile of the run: "cpu",
+	// "wall" or "none"; "" takes the scenario's default. In started and
+	// end messages it is the kind the run records, "" for none: an end's
+	// profile is served under /pprof/{Recording.ID}/, and any window of
+	// the recording under /pprof/{Recording.ID}/window/ (pprof.go).
+	Profile string `json:"profile,omitempty"`
 
 	Run      int64            `json:"run,omitempty"`
 	Update   *tracer.Update   `json:"update,omitempty"`

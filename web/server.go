@@ -87,6 +87,8 @@ type Server struct {
 	handler http.Handler
 	// store keeps the recordings (Options.Store).
 	store *Store
+	// profiles keeps the runs' profiles and pprof's pages for them.
+	profiles profileStore
 	// room is the audience that follows the presenter (room.go).
 	room *room
 	// sockets is a semaphore with one slot per open websocket.
@@ -163,6 +165,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/recordings/{id}/source", s.handleRecordingSource)
 	mux.HandleFunc("GET /api/", s.handleAPINotFound)
 	mux.HandleFunc("GET /ws", s.handleWebsocket)
+	mux.HandleFunc("GET /pprof/{rest...}", s.handlePprof)
 	mux.HandleFunc("GET /api/room", s.handleRoom)
 	mux.HandleFunc("GET /api/room/qr.svg", s.handleRoomQR)
 

@@ -161,6 +161,8 @@ type run struct {
 	done chan struct{}
 	// hidden says whether hidden goroutines are sent.
 	hidden bool
+	// profile is the kind of profile the run records, "" for none.
+	profile string
 	// hiddenIDs holds the goroutines known to be hidden, so that links and
 	// logs that touch them can be left out.
 	hiddenIDs map[int64]bool
@@ -257,7 +259,12 @@ func (ss *session) handle(m Message) {
 			ss.sendError(0, err.Error())
 			return
 		}
-		ss.start(sc.ID, v.Name, m.Hidden)
+		profile, err := runProfile(sc, m.Profile)
+		if err != nil {
+			ss.sendError(0, err.Error())
+			return
+		}
+		ss.start(sc.ID, v.Name, m.Hidden, profile)
 	case MsgCancel:
 		ss.mu.Lock()
 		cur := ss.current
@@ -282,12 +289,12 @@ func (ss *session) handle(m Message) {
 // start begins a run of the variant, cancelling the one in progress. The new
 // run's child starts only after the previous one has ended and sent its end
 // message, so that a client sees the runs one after another.
-func (ss *session) start(scenario, variant string, hidden bool) {
+func (ss *session) start(scenario, variant string, hidden bool, profile string) {
 	ss.mu.Lock()
 	prev := ss.current
 	ss.runs++
 	ctx, cancel := context.WithCancel(ss.ctx)
-	r := &run{id: ss.runs, cancel: cancel, done: make(chan struct{}), hidden: hidden, hiddenIDs: map[int64]bool{}}
+	r := &run{id: ss.runs, cancel: cancel, done: make(chan struct{}), hidden: hidden, hiddenIDs: map[int64]bool{}, profile: profile}
 	ss.current = r
 	ss.mu.Unlock()
 
@@ -306,7 +313,7 @@ func (ss *session) start(scenario, variant string, hidden bool) {
 
 // execute runs one variant and streams it: started, updates, end.
 func (ss *session) execute(ctx context.Context, r *run, scenario, variant string) {
-	ss.enqueue(Message{Type: MsgStarted, Run: r.id, Scenario: scenario, Variant: variant})
+	ss.enqueue(Message{Type: MsgStarted, Run: r.id, Scenario: scenario, Variant: variant, Profile: r.profile})
 	end := Message{Type: MsgEnd, Run: r.id, Scenario: scenario, Variant: variant}
 	if ctx.Err() != nil {
 		// Superseded or closed before the child started: do not start it.
@@ -323,6 +330,7 @@ func (ss *session) execute(ctx context.Context, r *run, scenario, variant string
 		OnUpdate: func(u *tracer.Update) { ss.update(r, u) },
 		OnStatus: func(text string) { ss.enqueue(Message{Type: MsgStatus, Run: r.id, Text: text}) },
 		TraceOut: &raw,
+		Profile:  r.profile,
 	})
 	if res != nil {
 		end.Report = res.Report
@@ -336,6 +344,10 @@ func (ss *session) execute(ctx context.Context, r *run, scenario, variant string
 				ss.srv.logf("web: save the recording of %s/%s: %v", scenario, variant, serr)
 			}
 			end.Recording = &info
+			if len(res.Profile) > 0 {
+				ss.srv.profiles.add(info.ID, r.profile, res.Profile)
+				end.Profile = r.profile
+			}
 		}
 	}
 	switch {
