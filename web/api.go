@@ -22,6 +22,9 @@ type ScenarioInfo struct {
 	Race         bool          `json:"race"`
 	Variants     []VariantInfo `json:"variants"`
 	DefaultFixed string        `json:"default_fixed"`
+	// Profile is the profile a run records unless the page asks for
+	// another: "cpu", "wall" or "" for none.
+	Profile string `json:"profile"`
 }
 
 // VariantInfo is a variant of a scenario and the outcome it must produce.
@@ -59,6 +62,7 @@ func scenarioInfo(sc *scenarios.Scenario) ScenarioInfo {
 		Race:         sc.Race,
 		Variants:     make([]VariantInfo, len(sc.Variants)),
 		DefaultFixed: sc.DefaultFixed,
+		Profile:      sc.Profile,
 	}
 	for i, v := range sc.Variants {
 		info.Variants[i] = VariantInfo{Name: v.Name, Expect: v.Expect}
