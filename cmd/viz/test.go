@@ -20,12 +20,13 @@ import (
 var errFound = errors.New("problems found")
 
 func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("test", "test [packages] [-run regexp] [-race] [--json] [--timeout D] [--hang-after D] [-- test binary flags]", stderr)
+	fs := newFlagSet("test", "test [packages] [-run regexp] [-race] [--json] [--timeout D] [--hang-after D] [--trace-dir DIR] [-- test binary flags]", stderr)
 	run := fs.String("run", "", "run only the tests matching this regexp, as go test -run")
 	race := fs.Bool("race", false, "build the tests with the race detector and report each race with its test")
 	asJSON := fs.Bool("json", false, "print one JSON object per test (and per package problem outside any test)")
 	timeout := fs.Duration("timeout", tracer.DefaultTestTimeout, "stop a package's tests after this long, as go test -timeout")
 	hangAfter := fs.Duration("hang-after", tracer.DefaultHangAfter, "report a hang when every goroutine of a test stays blocked this long")
+	traceDir := fs.String("trace-dir", "", "keep each package's execution trace in `DIR`, for viz open or go tool trace")
 	mine, binArgs := splitDashDash(args)
 	pkgs, err := parseArgs(fs, mine)
 	if err != nil {
@@ -41,6 +42,7 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Timeout:   *timeout,
 		HangAfter: *hangAfter,
 		Args:      testBinaryFlags(binArgs),
+		TraceDir:  *traceDir,
 	}
 	problems, total := 0, 0
 	opt.OnPackage = func(p *tracer.PackageReport) {
@@ -95,6 +97,7 @@ type testLine struct {
 	tracer.TestReport
 	BuildError string   `json:"build_error,omitempty"`
 	Warnings   []string `json:"warnings,omitempty"`
+	Trace      string   `json:"trace,omitempty"`
 }
 
 func writeTestJSON(w io.Writer, p *tracer.PackageReport) {
@@ -103,11 +106,12 @@ func writeTestJSON(w io.Writer, p *tracer.PackageReport) {
 	for _, t := range p.Tests {
 		enc.Encode(testLine{TestReport: t})
 	}
-	if p.BuildError != "" || len(p.Findings) > 0 || len(p.Tests) == 0 {
+	if p.BuildError != "" || len(p.Findings) > 0 || len(p.Tests) == 0 || p.TracePath != "" {
 		pkg := testLine{
 			TestReport: tracer.TestReport{Package: p.Package, Outcome: p.Outcome, Findings: p.Findings},
 			BuildError: p.BuildError,
 			Warnings:   p.Warnings,
+			Trace:      p.TracePath,
 		}
 		if p.BuildError != "" {
 			pkg.Result = "fail"
@@ -162,6 +166,9 @@ func printPackage(w io.Writer, p *tracer.PackageReport) {
 	}
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(w, "    warning: %s\n", warn)
+	}
+	if p.TracePath != "" {
+		fmt.Fprintf(w, "    trace: %s (viz open %s)\n", p.TracePath, p.TracePath)
 	}
 	if p.Problem() {
 		fmt.Fprintf(w, "FAIL  %s  %s (%s)\n", p.Package, countProblems(p), elapsed)

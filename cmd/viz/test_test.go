@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -103,5 +105,22 @@ func TestTestBinaryFlags(t *testing.T) {
 	want := []string{"-test.short", "-test.count=2", "-test.v", "-test.run", "X", "-test.bench", "."}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestTestTraceDir checks that --trace-dir keeps a trace per package and
+// says where.
+func TestTestTraceDir(t *testing.T) {
+	dir := t.TempDir()
+	code, stdout, stderr := viz(t, "test", "--trace-dir", dir, "../../testdata/clean")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := filepath.Join(dir, "github.com_concviz_concviz_testdata_clean.trace")
+	if !strings.Contains(stdout, "trace: "+want) {
+		t.Errorf("stdout does not name %s:\n%s", want, stdout)
+	}
+	if fi, err := os.Stat(want); err != nil || fi.Size() == 0 {
+		t.Errorf("no trace kept: %v", err)
 	}
 }

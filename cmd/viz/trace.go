@@ -16,11 +16,12 @@ import (
 )
 
 func cmdTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("trace", "trace [--json] [--timeout D] [--hang-after D] -- [build flags] package|files.go [arguments]", stderr)
+	fs := newFlagSet("trace", "trace [--json] [--timeout D] [--hang-after D] [--trace-out FILE] -- [build flags] package|files.go [arguments]", stderr)
 	asJSON := fs.Bool("json", false, "print the report as one JSON object (the program's output goes to stderr)")
 	timeout := fs.Duration("timeout", tracer.DefaultTimeout, "kill the program after this long")
 	hangAfter := fs.Duration("hang-after", tracer.DefaultHangAfter, "report a deadlock when every goroutine stays blocked this long")
 	width := fs.Int("width", 72, "columns of the text timeline")
+	traceOut := fs.String("trace-out", "", "keep the program's execution trace in `FILE`, for viz open or go tool trace")
 	// The program's arguments are go run's: they start at the first
 	// argument that is not one of viz's flags, or after "--".
 	if err := fs.Parse(args); err != nil {
@@ -47,6 +48,7 @@ func cmdTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Stdin:     os.Stdin,
 		Stdout:    progOut,
 		Stderr:    stderr,
+		TraceOut:  *traceOut,
 	})
 	var ue *tracer.ProgramArgsError
 	switch {
@@ -69,6 +71,9 @@ func cmdTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		renderTimeline(stdout, res.Timeline, *width)
 		fmt.Fprintln(stdout)
 		printProgramReport(stdout, rep)
+		if *traceOut != "" {
+			fmt.Fprintf(stdout, "\ntrace: %s (viz open %s)\n", *traceOut, *traceOut)
+		}
 	}
 	if rep.Outcome != scenarios.OK {
 		return fmt.Errorf("%w: %s", errFound, rep.Outcome)

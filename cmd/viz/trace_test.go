@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -57,5 +59,19 @@ func TestTraceJSON(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "45") {
 		t.Errorf("the program's output is not on stderr: %q", stderr)
+	}
+}
+
+func TestTraceOut(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "prog.trace")
+	code, stdout, stderr := viz(t, "trace", "--trace-out", out, "--", "../../testdata/prog", "ok")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "trace: "+out) {
+		t.Errorf("stdout does not name %s:\n%s", out, stdout)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Size() == 0 {
+		t.Errorf("no trace kept: %v", err)
 	}
 }
