@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"slices"
 	"testing"
 
 	"golang.org/x/exp/trace"
@@ -55,5 +56,30 @@ func BenchmarkBareLoop(b *testing.B) {
 		}
 		f.Close()
 		b.ReportMetric(float64(n), "events/op")
+	}
+}
+
+// BenchmarkWindowFull asks for the whole of the trace named by
+// CONCVIZ_BIG_TRACE at 1920 pixels, for the 50 lanes with the most spans:
+// the most a zoomed-out view can cost.
+func BenchmarkWindowFull(b *testing.B) {
+	path := os.Getenv("CONCVIZ_BIG_TRACE")
+	if path == "" {
+		b.Skip("set CONCVIZ_BIG_TRACE to a trace file")
+	}
+	x, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lanes := x.Lanes(0, x.LaneCount(false), false)
+	slices.SortFunc(lanes, func(a, b Lane) int { return b.Spans - a.Spans })
+	var ids []int64
+	for _, l := range lanes[:min(50, len(lanes))] {
+		ids = append(ids, l.ID)
+	}
+	now := x.Stats().Now
+	b.ResetTimer()
+	for b.Loop() {
+		x.Window(Query{Start: 0, End: now, Pixels: 1920, IDs: ids})
 	}
 }

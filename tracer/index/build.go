@@ -273,6 +273,8 @@ func (x *Index) transition(ev *trace.Event, st *trace.StateTransition) {
 	switch to {
 	case trace.GoNotExist:
 		x.setState(ln, now, x.kindDone, tracer.NoStack)
+		// The goroutine has ended: its spans are complete.
+		ln.spans.release(&x.arena)
 	case trace.GoRunning:
 		x.setState(ln, now, x.kindRunning, tracer.NoStack)
 	case trace.GoSyscall:
@@ -430,6 +432,9 @@ func (x *Index) kindID(k kind) uint32 {
 func (x *Index) finish(err error) {
 	x.duration = x.rel(x.last)
 	x.finished = true
+	for _, ln := range x.lanes {
+		ln.spans.release(&x.arena)
+	}
 	x.err = err
 	if x.root != 0 {
 		x.hideAllButScenario()

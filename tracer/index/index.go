@@ -23,6 +23,7 @@
 package index
 
 import (
+	"runtime"
 	"sync"
 
 	"github.com/concviz/concviz/tracer"
@@ -119,6 +120,10 @@ func New() *Index {
 		ready:      make(chan struct{}),
 		done:       make(chan struct{}),
 	}
+	x.arena.pages = &pageSet{}
+	// The arena's pages may live outside the Go heap: release them with
+	// the index.
+	runtime.AddCleanup(x, (*pageSet).free, x.arena.pages)
 	x.noStack = stackEntry{idx: tracer.NoStack, sync: tracer.StateBlockedSync}
 	x.kindRunning = x.kindID(kind{tracer.StateRunning, "", tracer.NoStack})
 	x.kindRunnable = x.kindID(kind{tracer.StateRunnable, "", tracer.NoStack})

@@ -7,145 +7,176 @@ import (
 )
 
 // The spans of every lane live in one byte arena, in segments. A segment
-// holds consecutive closed spans of one lane, each encoded as two unsigned
-// varints: the start time minus the previous span's start (0 for the first
-// span of a segment, whose start the segment header keeps), and the kind.
-// A span ends where the next one starts, so ends are not stored. Segments
-// grow from minSeg to maxSeg bytes as a lane gets longer, so that the many
-// short-lived goroutines of a big trace waste little and the long-lived
-// ones need few headers. The arena is made of fixed pages that are never
-// moved, which keeps the growth of a big index free of copies.
+// holds up to segSpans consecutive closed spans of one lane, each encoded
+// as two unsigned varints: the start time minus the previous span's start
+// (0 for the first span of a segment, whose start the segment header
+// keeps), and the kind. A span ends where the next one starts, so ends are
+// not stored. A lane encodes its last segment in a small buffer of its own
+// and seals it into the arena, at its exact length, once it is full or the
+// goroutine has ended, so that the arena wastes nothing. The arena is made
+// of fixed pages that are never moved, which keeps the growth of a big
+// index free of copies; they are mapped outside the Go heap where the
+// system allows it (see pages_unix.go), so that the garbage collector
+// neither scans them nor lets the heap grow in proportion to them.
 //
 // Each segment also keeps the time its spans spent in each state: a window
-// zoomed out so far that a whole segment fits in one pixel merges it from
-// that sum without decoding it, so that drawing a lane of millions of
-// spans costs about as much as drawing one of thousands.
+// zoomed out so far that a whole segment is shorter than a pixel merges it
+// from that sum without decoding it, so that drawing a lane of millions of
+// spans costs about as much as drawing one of thousands. The sums are
+// float32 (a few parts in ten million are plenty to pick a dominant state),
+// accumulated exactly while the segment is the lane's last.
 
 const (
 	pageSize = 1 << 20
-	minSeg   = 64
-	maxSeg   = 4096
-	// maxRecord is the longest encoding of one span.
-	maxRecord = binary.MaxVarintLen64 + binary.MaxVarintLen32
+	segSpans = 128
 )
 
-// arena hands out segments from pages.
+// arena hands out the room of sealed segments from pages.
 type arena struct {
-	pages [][]byte
+	pages *pageSet
 	// off is the first free byte of the last page.
 	off int
 }
 
-// alloc returns the position of a new segment of n bytes.
+// pageSet is the arena's pages; it is its own object so that a cleanup of
+// the Index can release them (see New).
+type pageSet struct {
+	pages  [][]byte
+	mapped []bool
+}
+
+// free releases the mapped pages. It runs as the cleanup of an Index that
+// is no longer reachable, when no query can be reading them: every method
+// of Index keeps its receiver alive until it returns, by its deferred
+// unlock.
+func (ps *pageSet) free() {
+	for i, p := range ps.pages {
+		if ps.mapped[i] {
+			freePage(p)
+		}
+	}
+	ps.pages, ps.mapped = nil, nil
+}
+
+// alloc returns the position of a new segment of n bytes (n <= pageSize).
 func (a *arena) alloc(n int) uint64 {
-	if len(a.pages) == 0 || a.off+n > pageSize {
-		a.pages = append(a.pages, make([]byte, pageSize))
+	ps := a.pages
+	if len(ps.pages) == 0 || a.off+n > pageSize {
+		p, mapped := newPage()
+		ps.pages = append(ps.pages, p)
+		ps.mapped = append(ps.mapped, mapped)
 		a.off = 0
 	}
-	pos := uint64(len(a.pages)-1)*pageSize + uint64(a.off)
+	pos := uint64(len(ps.pages)-1)*pageSize + uint64(a.off)
 	a.off += n
 	return pos
 }
 
 // bytes returns the n bytes at pos.
 func (a *arena) bytes(pos uint64, n int) []byte {
-	p := a.pages[pos/pageSize]
+	p := a.pages.pages[pos/pageSize]
 	off := int(pos % pageSize)
 	return p[off : off+n : off+n]
 }
 
 // size is the bytes the arena holds.
-func (a *arena) size() int64 { return int64(len(a.pages)) * pageSize }
+func (a *arena) size() int64 { return int64(len(a.pages.pages)) * pageSize }
 
 // segment is the header of one segment of a lane.
 type segment struct {
 	// first is the start of the segment's first span.
 	first int64
-	// pos is where the segment's bytes begin in the arena.
+	// pos is where a sealed segment's bytes begin in the arena.
 	pos uint64
 	// idx is the lane's index of the segment's first span.
 	idx uint32
-	// size is the segment's length in bytes.
+	// size is a sealed segment's length in bytes.
 	size uint32
 }
 
-// stateSum is the time a segment's spans spent in each state.
+// stateSum is the time some spans spent in each state.
 type stateSum [tracer.StateLast]int64
+
+// stateSum32 is a stateSum as kept for a sealed segment.
+type stateSum32 [tracer.StateLast]float32
 
 // spanList is the closed spans of one lane.
 type spanList struct {
 	segs []segment
-	// sums[i] is the state sum of segs[i].
-	sums []stateSum
+	// sums[i] is the state sum of segs[i], but for the last segment while
+	// it is unsealed, whose sum is last.
+	sums []stateSum32
+	last stateSum
+	// buf holds the last segment's bytes until it is sealed.
+	buf    []byte
+	sealed bool
 	// n counts the closed spans.
 	n int
-	// Writer state: the write offset in the last segment and the start of
-	// the last span written.
-	w         int
+	// lastStart is the start of the last span written.
 	lastStart int64
 }
 
 // add appends a closed span [start, end) (never before the last one) of
 // the given kind and state.
 func (l *spanList) add(a *arena, start, end int64, kind uint32, state tracer.State) {
-	if len(l.segs) == 0 || l.w+maxRecord > int(l.segs[len(l.segs)-1].size) {
-		size := minSeg
-		if k := len(l.segs); k > 0 {
-			size = min(int(l.segs[k-1].size)*4, maxSeg)
-		}
-		l.segs = append(l.segs, segment{first: start, pos: a.alloc(size), idx: uint32(l.n), size: uint32(size)})
-		l.sums = append(l.sums, stateSum{})
-		l.w = 0
+	if k := len(l.segs); k == 0 || l.sealed || l.n-int(l.segs[k-1].idx) >= segSpans {
+		l.seal(a)
+		l.segs = append(l.segs, segment{first: start, idx: uint32(l.n)})
+		l.sums = append(l.sums, stateSum32{})
+		l.last = stateSum{}
+		l.sealed = false
+		l.buf = l.buf[:0]
 		l.lastStart = start
 	}
-	s := &l.segs[len(l.segs)-1]
-	b := a.bytes(s.pos, int(s.size))
-	l.w += binary.PutUvarint(b[l.w:], uint64(start-l.lastStart))
-	l.w += binary.PutUvarint(b[l.w:], uint64(kind))
+	l.buf = binary.AppendUvarint(l.buf, uint64(start-l.lastStart))
+	l.buf = binary.AppendUvarint(l.buf, uint64(kind))
 	l.lastStart = start
 	l.n++
 	if state < tracer.StateLast {
-		l.sums[len(l.sums)-1][state] += end - start
+		l.last[state] += end - start
 	}
 }
 
-// cursor decodes the closed spans of a lane in order, from some span on.
-type cursor struct {
-	a   *arena
-	l   *spanList
-	seg int
-	// b is the undecoded rest of the current segment, left how many spans
-	// of it remain.
-	b    []byte
-	left int
-	t    int64
+// seal moves the last segment into the arena.
+func (l *spanList) seal(a *arena) {
+	k := len(l.segs)
+	if k == 0 || l.sealed {
+		return
+	}
+	s := &l.segs[k-1]
+	s.pos, s.size = a.alloc(len(l.buf)), uint32(len(l.buf))
+	copy(a.bytes(s.pos, len(l.buf)), l.buf)
+	for i, d := range l.last {
+		l.sums[k-1][i] = float32(d)
+	}
+	l.sealed = true
 }
 
-// seek returns a cursor at the last span that starts at or before t (or at
-// the first span when every span starts later).
-func (l *spanList) seek(a *arena, t int64) cursor {
-	// The last segment whose first span starts at or before t.
-	lo, hi := 0, len(l.segs)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if l.segs[m].first <= t {
-			lo = m + 1
-		} else {
-			hi = m
-		}
+// release seals the last segment and frees the lane's buffer: the
+// goroutine has ended.
+func (l *spanList) release(a *arena) {
+	l.seal(a)
+	l.buf = nil
+}
+
+// segBytes returns the bytes of segment i.
+func (l *spanList) segBytes(a *arena, i int) []byte {
+	if i == len(l.segs)-1 && !l.sealed {
+		return l.buf
 	}
-	c := cursor{a: a, l: l, seg: max(lo-1, 0) - 1}
-	c.nextSeg()
-	// Decode within the segment (at most a few hundred spans) while the
-	// next span still starts at or before t.
-	best := c
-	for {
-		save := c
-		s, _, ok := c.next()
-		if !ok || s > t {
-			return best
+	return a.bytes(l.segs[i].pos, int(l.segs[i].size))
+}
+
+// sum adds the state sum of segment i to dst.
+func (l *spanList) sum(i int, dst *stateSum) {
+	if i == len(l.segs)-1 && !l.sealed {
+		for st, d := range l.last {
+			dst[st] += d
 		}
-		best = save
+		return
+	}
+	for st, d := range l.sums[i] {
+		dst[st] += int64(d)
 	}
 }
 
@@ -158,31 +189,17 @@ func (l *spanList) count(i int) int {
 	return end - int(l.segs[i].idx)
 }
 
-// nextSeg moves to the start of the following segment.
-func (c *cursor) nextSeg() bool {
-	c.seg++
-	if c.seg >= len(c.l.segs) {
-		c.b, c.left = nil, 0
-		return false
-	}
-	s := c.l.segs[c.seg]
-	c.b = c.a.bytes(s.pos, int(s.size))
-	c.left = c.l.count(c.seg)
-	c.t = s.first
-	return true
-}
-
-// next decodes the next span's start and kind.
-func (c *cursor) next() (start int64, kind uint32, ok bool) {
-	for c.left == 0 {
-		if !c.nextSeg() {
-			return 0, 0, false
+// segmentAt returns the index of the last segment whose first span starts
+// at or before t, or 0.
+func (l *spanList) segmentAt(t int64) int {
+	lo, hi := 0, len(l.segs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if l.segs[m].first <= t {
+			lo = m + 1
+		} else {
+			hi = m
 		}
 	}
-	d, n := binary.Uvarint(c.b)
-	k, m := binary.Uvarint(c.b[n:])
-	c.b = c.b[n+m:]
-	c.left--
-	c.t += int64(d)
-	return c.t, uint32(k), true
+	return max(lo-1, 0)
 }

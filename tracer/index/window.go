@@ -1,6 +1,10 @@
 package index
 
-import "github.com/concviz/concviz/tracer"
+import (
+	"encoding/binary"
+
+	"github.com/concviz/concviz/tracer"
+)
 
 // Span is one span of a window: a span of the trace, or several short ones
 // merged into one that a view draws as a single pixel or so.
@@ -85,51 +89,71 @@ func (x *Index) Window(q Query) Window {
 	return w
 }
 
-// spanIter walks the spans of a lane in order: its closed spans, then its
-// open one, which ends at now. It runs with x.mu held.
+// spanIter walks the spans of a lane in order: its closed spans, segment
+// by segment, then its open one, which ends at now. A segment's bytes are
+// only read when one of its spans is asked for, so that skipping a segment
+// costs nothing but its header. It runs with x.mu held.
 type spanIter struct {
-	c   cursor
+	a   *arena
 	ln  *lane
 	now int64
-	// The next closed span, decoded ahead to know where the one before
-	// it ends.
-	ps       int64
-	pk       uint32
-	pok      bool
+	// seg is the segment of the next span; loaded says that b and left
+	// hold its undecoded bytes and spans, t the start of the last span
+	// decoded.
+	seg      int
+	loaded   bool
+	b        []byte
+	left     int
+	t        int64
 	openDone bool
 }
 
-// iter returns an iterator from the last span that starts at or before t.
+// iter returns an iterator from the start of the segment holding t, so
+// that the spans it yields first may end before t.
 func (x *Index) iter(ln *lane, t int64) spanIter {
-	it := spanIter{c: ln.spans.seek(&x.arena, t), ln: ln, now: x.now()}
-	it.ps, it.pk, it.pok = it.c.next()
-	return it
+	return spanIter{a: &x.arena, ln: ln, now: x.now(), seg: ln.spans.segmentAt(t)}
 }
 
 // next returns the next span.
 func (it *spanIter) next() (start, end int64, k uint32, ok bool) {
-	if !it.pok {
+	l := &it.ln.spans
+	if it.seg >= len(l.segs) {
 		if it.openDone || !it.ln.hasCur {
 			return 0, 0, 0, false
 		}
 		it.openDone = true
 		return it.ln.curStart, it.now, it.ln.cur, true
 	}
-	start, k = it.ps, it.pk
-	it.ps, it.pk, it.pok = it.c.next()
-	end = it.ln.curStart
-	if it.pok {
-		end = it.ps
+	if !it.loaded {
+		it.b, it.left, it.t, it.loaded = l.segBytes(it.a, it.seg), l.count(it.seg), l.segs[it.seg].first, true
 	}
-	return start, end, k, true
+	d, n := binary.Uvarint(it.b)
+	kk, m := binary.Uvarint(it.b[n:])
+	it.b = it.b[n+m:]
+	it.left--
+	it.t += int64(d)
+	if it.left > 0 {
+		// The span ends where the next one in the segment starts.
+		d2, _ := binary.Uvarint(it.b)
+		return it.t, it.t + int64(d2), uint32(kk), true
+	}
+	// The last span of a segment ends where the next segment, or the open
+	// span, starts.
+	it.seg++
+	it.loaded = false
+	end = it.ln.curStart
+	if it.seg < len(l.segs) {
+		end = l.segs[it.seg].first
+	}
+	return it.t, end, uint32(kk), true
 }
 
 // segmentAhead reports the segment whose first span is the next one, with
 // its bounds, when there is such a segment of at least two spans.
 func (it *spanIter) segmentAhead() (seg int, start, end int64, ok bool) {
 	l := &it.ln.spans
-	seg = it.c.seg
-	if !it.pok || seg >= len(l.segs) || it.c.left != l.count(seg)-1 || it.c.left < 1 {
+	seg = it.seg
+	if it.loaded || seg >= len(l.segs) || l.count(seg) < 2 {
 		return 0, 0, 0, false
 	}
 	end = it.ln.curStart
@@ -140,28 +164,26 @@ func (it *spanIter) segmentAhead() (seg int, start, end int64, ok bool) {
 }
 
 // skipSegment moves past the segment that segmentAhead reported.
-func (it *spanIter) skipSegment() {
-	it.c.left = 0
-	it.ps, it.pk, it.pok = it.c.next()
-}
+func (it *spanIter) skipSegment() { it.seg++ }
 
 // laneWindow returns the spans of a lane that overlap [start, end), with
 // consecutive spans shorter than res merged. A merged span gathers short
 // spans that begin in the same pixel of an absolute grid (multiples of res
 // since the first event), so that panning by whole pixels does not change
-// how spans merge. A segment of spans that lies within one pixel is merged
-// from its state sum, without decoding it. It runs with x.mu held.
+// how spans merge. A whole segment of spans shorter than a pixel merges
+// like one short span, from its state sum, without being decoded. It runs
+// with x.mu held.
 func (x *Index) laneWindow(ln *lane, start, end, res int64) []Span {
 	out := []Span{}
 	var g group
 	it := x.iter(ln, start)
 	for {
 		if res > 0 {
-			if seg, s, e, ok := it.segmentAhead(); ok && s >= start && e < end && e > s && s/res == (e-1)/res {
+			if seg, s, e, ok := it.segmentAhead(); ok && s >= start && e < end && e-s < res {
 				if g.n > 0 && s/res != g.pixel {
 					out = g.flush(out)
 				}
-				g.addSum(s, e, ln.spans.count(seg), &ln.spans.sums[seg], res)
+				g.addSum(s, e, seg, &ln.spans, res)
 				it.skipSegment()
 				continue
 			}
@@ -196,20 +218,17 @@ type group struct {
 	dur   stateSum
 }
 
-// addSum adds a whole segment of n spans, [s, e), whose time per state is
-// sum.
-func (g *group) addSum(s, e int64, n int, sum *stateSum, res int64) {
+// addSum adds segment seg of l, [s, e).
+func (g *group) addSum(s, e int64, seg int, l *spanList, res int64) {
 	if g.n == 0 {
 		g.pixel = s / res
 		// The first span of the group is only used when it holds one.
 		g.first = Span{Start: s, End: e, Stack: tracer.NoStack}
 		g.dur = stateSum{}
 	}
-	g.n += n
+	g.n += l.count(seg)
 	g.end = e
-	for i, d := range sum {
-		g.dur[i] += d
-	}
+	l.sum(seg, &g.dur)
 }
 
 func (g *group) add(s, e int64, k kind, res int64) {

@@ -7,7 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"os"
+	"slices"
+	"syscall"
 	"time"
 
 	"github.com/concviz/concviz/tracer/index"
@@ -56,7 +60,19 @@ func bareLoop(file string) (result, error) {
 		}
 		n++
 	}
-	return result{Events: n, Seconds: time.Since(t0).Seconds()}, nil
+	r := result{Events: n, Seconds: time.Since(t0).Seconds()}
+	r.SelfCPU, r.SelfRSS = selfUsage()
+	return r, nil
+}
+
+// selfUsage returns the CPU seconds and the peak RSS of this process so
+// far, before the window queries that follow an index build.
+func selfUsage() (float64, int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds(), ru.Maxrss * 1024
 }
 
 // indexRun builds the index as the server does, on a goroutine of its own,
@@ -88,7 +104,62 @@ func indexRun(file string) (result, error) {
 		return result{}, err
 	}
 	r.Seconds = time.Since(t0).Seconds()
+	r.SelfCPU, r.SelfRSS = selfUsage()
 	s := x.Stats()
 	r.Events, r.Goroutines, r.Spans, r.IndexBytes = s.Events, s.Goroutines, s.Spans, s.IndexBytes
+	r.Windows = windowTimes(x)
 	return r, nil
+}
+
+// windowTimes times the queries of a view panning and zooming across the
+// finished index: 50 lanes at 1920 pixels, answered and encoded as JSON as
+// the server sends them. Half the windows show the whole trace or most of
+// it, the rest random spans of time from a microsecond up; the lanes are
+// the first 50, the 50 with the most spans, or 50 from a random position.
+func windowTimes(x *index.Index) windowStats {
+	const lanes, pixels, queries = 50, 1920, 400
+	now := x.Stats().Now
+	all := x.Lanes(0, x.LaneCount(false), false)
+	busiest := slices.Clone(all)
+	slices.SortFunc(busiest, func(a, b index.Lane) int { return b.Spans - a.Spans })
+	var busy []int64
+	for _, l := range busiest[:min(lanes, len(busiest))] {
+		busy = append(busy, l.ID)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var ms []float64
+	var spans int
+	for i := range queries {
+		q := index.Query{Pixels: pixels, Count: lanes}
+		switch i % 4 {
+		case 0:
+			q.End = now
+		case 1:
+			q.Start = rng.Int64N(now / 4)
+			q.End = now - rng.Int64N(now/4)
+		default:
+			width := int64(math.Exp(rng.Float64()*math.Log(float64(now)/1e3)) * 1e3)
+			q.Start = rng.Int64N(max(now-width, 1))
+			q.End = q.Start + width
+		}
+		switch i % 3 {
+		case 0:
+			q.IDs = busy
+		case 1:
+			q.First = rng.IntN(max(len(all)-lanes, 1))
+		}
+		t0 := time.Now()
+		w := x.Window(q)
+		b, _ := json.Marshal(w)
+		ms = append(ms, time.Since(t0).Seconds()*1e3)
+		_ = b
+		for _, l := range w.Lanes {
+			spans += len(l.Spans)
+		}
+	}
+	slices.Sort(ms)
+	return windowStats{
+		Queries: queries, P50: ms[len(ms)/2], P95: ms[len(ms)*95/100], Max: ms[len(ms)-1],
+		SpansPerQuery: spans / queries, BusiestSpans: busiest[0].Spans,
+	}
 }

@@ -9,7 +9,9 @@
 // The program does a fixed amount of work per batch: pairs of goroutines
 // hand a token back and forth over unbuffered channels, contend for a few
 // shared mutexes, wait in selects, sleep and make system calls. Every batch
-// starts new goroutines, so a big trace also has thousands of lanes. With
+// starts new goroutines, so a big trace also has thousands of lanes, and a
+// few long-lived pairs take part in every batch, so that some lanes hold
+// millions of spans from the start of the trace to its end. With
 // -batches the amount of work is exact; with -size the program stops at the
 // first batch boundary after the trace has reached that many bytes. The
 // work never depends on the clock: on two busy cores a time bound would
@@ -47,6 +49,8 @@ type config struct {
 	pairs int
 	// rounds is the number of handoffs each pair makes per batch.
 	rounds int
+	// long is the number of long-lived pairs, which work in every batch.
+	long int
 	// batches bounds the work exactly when size is 0.
 	batches int
 	// size, when positive, stops the work at the first batch boundary at
@@ -63,6 +67,7 @@ func run(args []string, stderr io.Writer) error {
 	fs.IntVar(&c.batches, "batches", 0, "do exactly this many batches of work (when -size is not given)")
 	fs.IntVar(&c.pairs, "pairs", 8, "ping-pong pairs of goroutines started per batch")
 	fs.IntVar(&c.rounds, "rounds", 2000, "handoffs per pair per batch")
+	fs.IntVar(&c.long, "long", 2, "long-lived pairs of goroutines, working in every batch")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -79,8 +84,8 @@ func run(args []string, stderr io.Writer) error {
 	if c.size <= 0 && c.batches <= 0 {
 		return errors.New("give -size or -batches")
 	}
-	if c.pairs <= 0 || c.rounds <= 0 {
-		return errors.New("-pairs and -rounds must be positive")
+	if c.pairs <= 0 || c.rounds <= 0 || c.long < 0 {
+		return errors.New("-pairs and -rounds must be positive, -long not negative")
 	}
 	f, err := os.Create(*out)
 	if err != nil {
@@ -99,7 +104,7 @@ func run(args []string, stderr io.Writer) error {
 		return fmt.Errorf("write trace: %w", err)
 	}
 	fmt.Fprintf(stderr, "bigtrace: wrote %s: %d bytes, %d batches, %d goroutines, in %.1fs\n",
-		*out, cw.n.Load(), batches, batches*c.pairs*3, time.Since(start).Seconds())
+		*out, cw.n.Load(), batches, batches*c.pairs*3+c.long*2, time.Since(start).Seconds())
 	return nil
 }
 
@@ -114,25 +119,60 @@ func generate(w *countingWriter, c config) (int, error) {
 		return 0, err
 	}
 	var mus [4]sync.Mutex
+	// Each long-lived pair takes a batch's work from its channel and says
+	// on the batch's WaitGroup when it is done.
+	longs := make([]chan *sync.WaitGroup, c.long)
+	var longWG sync.WaitGroup
+	for i := range longs {
+		work := make(chan *sync.WaitGroup)
+		longs[i] = work
+		mu := &mus[i%len(mus)]
+		longWG.Go(func() { longPair(c.rounds, work, mu, int(devnull.Fd())) })
+	}
 	b := 0
 	for ; ; b++ {
 		if c.size > 0 && w.n.Load() >= c.size || c.size <= 0 && b >= c.batches {
 			break
 		}
-		batch(c, &mus, int(devnull.Fd()))
+		batch(c, &mus, longs, int(devnull.Fd()))
 	}
+	for _, work := range longs {
+		close(work)
+	}
+	longWG.Wait()
 	trace.Stop()
 	return b, w.err
 }
 
+// longPair is a pinger that lives as long as the program, with its ponger:
+// it does a batch's rounds each time it is given a WaitGroup.
+func longPair(rounds int, work <-chan *sync.WaitGroup, mu *sync.Mutex, fd int) {
+	ping, alt, pong := make(chan int), make(chan int), make(chan int)
+	quit := make(chan struct{})
+	go ponger(ping, alt, pong, quit, mu)
+	for wg := range work {
+		pingRounds(rounds, ping, alt, pong, mu, fd)
+		wg.Done()
+	}
+	close(ping)
+	<-quit
+}
+
 // batch runs one batch of work and waits for it to finish.
-func batch(c config, mus *[4]sync.Mutex, fd int) {
+func batch(c config, mus *[4]sync.Mutex, longs []chan *sync.WaitGroup, fd int) {
 	var wg sync.WaitGroup
+	for _, work := range longs {
+		wg.Add(1)
+		work <- &wg
+	}
 	for p := range c.pairs {
 		ping, alt, pong := make(chan int), make(chan int), make(chan int)
 		quit := make(chan struct{})
 		mu := &mus[p%len(mus)]
-		wg.Go(func() { pinger(c.rounds, ping, alt, pong, mu, fd) })
+		wg.Go(func() {
+			pingRounds(c.rounds, ping, alt, pong, mu, fd)
+			close(ping)
+		})
 		wg.Go(func() { ponger(ping, alt, pong, quit, mu) })
 		wg.Go(func() {
 			// The ponger closes quit when the pinger is done: one more
@@ -143,10 +183,10 @@ func batch(c config, mus *[4]sync.Mutex, fd int) {
 	wg.Wait()
 }
 
-// pinger sends the token (on ping, or every fourth round on alt), waits
-// for it to come back and, every few rounds, takes a contended mutex,
-// sleeps or makes a system call.
-func pinger(rounds int, ping, alt chan<- int, pong <-chan int, mu *sync.Mutex, fd int) {
+// pingRounds sends the token (on ping, or every fourth round on alt),
+// waits for it to come back and, every few rounds, takes a contended
+// mutex, sleeps or makes a system call.
+func pingRounds(rounds int, ping, alt chan<- int, pong <-chan int, mu *sync.Mutex, fd int) {
 	buf := []byte{0}
 	for i := range rounds {
 		if i%4 == 0 {
@@ -166,7 +206,6 @@ func pinger(rounds int, ping, alt chan<- int, pong <-chan int, mu *sync.Mutex, f
 			syscall.Write(fd, buf)
 		}
 	}
-	close(ping)
 }
 
 // ponger returns the token until ping is closed, waiting for it in a
