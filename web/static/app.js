@@ -30,12 +30,23 @@
 //                     frame, in ms (null before)
 //   endDrawMs         from asking for the run to painting its end, in ms
 //   helpOpen          whether the shortcut list is open
+//   mode              "scenario" (a puzzle run here), "recording" (a saved
+//                     run or a trace reopened) or, in the side-by-side
+//                     view (compare.js), "compare"
+//   recording         the id of the recording on screen, or ""
+//   history           [{id, scenario, variant, outcome}]: this tab's runs
+//   stackFrames       the stack pane's frames, for a user's trace
+//   pinned            the ids of the pinned goroutines
 
 import {codeView} from './code.js';
+import {compareView} from './compare.js';
+import {arrangeLanes} from './lanes.js';
 import {eventTimes, formatDuration, nextEvent, percentile, pkgFunc, spanAt, userLine} from './layout.js';
 import {picker} from './picker.js';
 import {player} from './player.js';
 import {reportView} from './report.js';
+import {applyRuntimeDelta, emptyRuntime, runtimeOf, runtimeView} from './runtime.js';
+import {stackView} from './stack.js';
 import {laneName, legend, timeline} from './timeline.js';
 
 // The goroutine identity colours, in the order lanes get them (style.css
@@ -64,12 +75,38 @@ const SHORTCUTS = [
   [['j', 'k'], 'next / previous finding'],
   [['[', ']'], 'slower / faster'],
   [['h'], 'show / hide runtime goroutines (runs again)'],
+  [['w'], 'profile the selected window (shift-drag) or the visible one, in pprof'],
+  [['c'], 'compare broken and fixed side by side'],
+  [['/'], 'filter the lanes (name, state:blocked, label:x, finding)'],
+  [['p'], 'pin / unpin the chosen goroutine'],
+  [['g'], 'group goroutines by start function'],
+  [['o'], 'open a trace file (or drop one on the page)'],
   [['?'], 'this list'],
 ];
 
 main();
 
 async function main() {
+  // Two recordings in the address, or in what `viz open a b` asks for, open
+  // side by side: that view owns the whole page.
+  let openIDs = new URLSearchParams(location.search).get('open')?.split(',').filter(Boolean) || [];
+  if (!location.search) {
+    try {
+      const start = await getJSON('/api/start');
+      if (start.open && start.open.length) {
+        openIDs = start.open;
+        history.replaceState(null, '', `?open=${openIDs.map(encodeURIComponent).join(',')}`);
+      }
+    } catch {
+      // An older server or a failed request: the page starts empty.
+    }
+  }
+  if (openIDs.length >= 2) {
+    const list = await getJSON('/api/scenarios').catch(() => []);
+    compareView(openIDs.slice(0, 2), list);
+    return;
+  }
+
   // catalog is the scenario list from the server, in display order.
   let catalog = [];
   // states are the goroutine state names in the model's order, for the
@@ -132,6 +169,22 @@ async function main() {
   let lastSummary = 0;
   // urlTimer paces history.replaceState while the cursor moves.
   let urlTimer = 0;
+  // recording is the recording on screen ({id, scenario, variant, ...}),
+  // or null; reopened says it was opened rather than run here.
+  let recording = null;
+  let reopened = false;
+  // userTrace says the run on screen is a trace a user brought: no puzzle
+  // source, so the code pane shows the selected goroutine's stack.
+  let userTrace = false;
+  // compareWith is the recording to compare with once the run in progress
+  // ends (the "compare" button ran the other variant for it).
+  let compareWith = null;
+  // query, group and pinned arrange the lanes (lanes.js); lanes are the
+  // goroutines as last arranged.
+  let query = '';
+  let group = false;
+  let pinned = [];
+  let lanes = [];
 
   const $ = (id) => document.getElementById(id);
   const statusEl = $('run-status');
@@ -150,7 +203,11 @@ async function main() {
     tooltip: $('tooltip'),
     onCursor: (t) => setCursor(t),
     onSelect: (id) => selectGoroutine(id),
-    onView: () => saveURL(false),
+    onView: () => {
+      saveURL(false);
+      rtv.schedule();
+    },
+    onWindow: (w) => rtv.profileWindow(w),
     sourceLine: (file, line) => {
       if (!source || !scenario || baseOf(file) !== scenario.file) return '';
       return sourceLines[line - 1] || '';
@@ -158,6 +215,19 @@ async function main() {
   });
   const code = codeView($('code'), $('code-title'));
   code.setSource(null);
+  // rtv draws the runtime lanes and opens profiles of the run and of
+  // windows of it; profileKind picks the profile the next run records.
+  const rtv = runtimeView($('runtime'), {timeline: tl});
+  const profileKind = $('profile-kind');
+  const stack = stackView($('code'), $('code-title'), {
+    source: (file) => getJSON(`/api/recordings/${encodeURIComponent(recording.id)}/source?file=${encodeURIComponent(file)}`)
+      .then((s) => s.source.split('\n')),
+  });
+  const compareButton = $('compare-button');
+  const saveLink = $('save-link');
+  const filterEl = $('lane-filter');
+  const groupBox = $('group-lanes');
+  const fileInput = $('file-input');
   const rep = reportView($('report'), {onFinding: (i) => showFinding(i)});
   const play = player($('player'), {
     onSeek: (t) => {
@@ -182,6 +252,7 @@ async function main() {
   const pick = picker($('picker'), catalog, (id) => open(id, 'broken', true));
   openFromURL(true);
   window.addEventListener('popstate', () => openFromURL(false));
+  renderHistory();
 
   // ---- wiring ----
 
@@ -191,6 +262,30 @@ async function main() {
     $('help-button').addEventListener('click', () => toggleHelp());
     hiddenBox.addEventListener('change', () => setHidden(hiddenBox.checked));
     document.addEventListener('keydown', key);
+    compareButton.addEventListener('click', () => compare());
+    $('open-button').addEventListener('click', () => fileInput.click());
+    fileInput.addEventListener('change', () => upload([...fileInput.files]));
+    $('history-button').addEventListener('click', () => toggleHistory());
+    filterEl.addEventListener('input', () => {
+      query = filterEl.value;
+      refresh();
+    });
+    groupBox.addEventListener('change', () => setGroup(groupBox.checked));
+    // A file dropped anywhere on the page opens; two open side by side.
+    document.addEventListener('dragover', (e) => {
+      if (![...(e.dataTransfer?.types || [])].includes('Files')) return;
+      e.preventDefault();
+      document.body.classList.add('dropping');
+    });
+    document.addEventListener('dragleave', (e) => {
+      if (e.relatedTarget == null) document.body.classList.remove('dropping');
+    });
+    document.addEventListener('drop', (e) => {
+      document.body.classList.remove('dropping');
+      if (!e.dataTransfer?.files?.length) return;
+      e.preventDefault();
+      upload([...e.dataTransfer.files]);
+    });
   }
 
   function key(e) {
@@ -198,6 +293,14 @@ async function main() {
     const tag = e.target.tagName;
     const typing = tag === 'INPUT' || tag === 'SELECT' || tag === 'TEXTAREA';
     if (help.open) return; // the dialog handles its own keys (Escape closes it)
+    if (typing && e.key === 'Escape' && e.target === filterEl) {
+      filterEl.value = '';
+      query = '';
+      filterEl.blur();
+      refresh();
+      e.preventDefault();
+      return;
+    }
     if (typing && e.key !== 'Escape') return;
     const onButton = tag === 'BUTTON' || tag === 'SUMMARY' || tag === 'A';
     const onScroller = e.target.id === 'code' || e.target.id === 'picker' || e.target.closest?.('#report');
@@ -237,6 +340,12 @@ async function main() {
       case '[': play.faster(-1); break;
       case ']': play.faster(1); break;
       case 'h': setHidden(!showHidden); break;
+      case 'w': rtv.profileWindow(rtv.selection || tl.view); break;
+      case 'c': compare(); break;
+      case '/': filterEl.focus(); break;
+      case 'p': if (selected) togglePin(selected); break;
+      case 'g': setGroup(!group); break;
+      case 'o': fileInput.click(); break;
       default: handled = false;
     }
     if (handled) e.preventDefault();
@@ -264,6 +373,7 @@ async function main() {
       document.title = `${s.title} · concviz`;
       $('scenario-title').textContent = s.title;
       $('scenario-statement').textContent = s.statement;
+      profileKind.value = s.profile || 'none';
       source = null;
       sourceLines = [];
       code.setSource(null);
@@ -287,19 +397,31 @@ async function main() {
 
   function openFromURL(initial) {
     const q = new URLSearchParams(location.search);
+    const rec = q.get('open');
+    if (rec) {
+      openRecording(rec.split(',')[0]);
+      return;
+    }
     const id = q.get('scenario');
     if (!id) {
       if (initial) setStatus('idle', 'Pick a scenario');
       return;
     }
-    const t = q.get('t');
-    const zoom = q.get('zoom');
-    pending = {t: t != null ? Number(t) : null, zoom: parseZoom(zoom)};
+    pending = pendingFromURL();
     open(id, q.get('variant') || 'broken', false);
   }
 
   function run() {
     if (!scenario) return;
+    if (userTrace || reopened) {
+      // Back from a reopened recording to running the puzzle here.
+      userTrace = false;
+      reopened = false;
+      $('code-hint').hidden = false;
+      code.setSource(source);
+    }
+    recording = null;
+    renderRecording();
     resetRun();
     runState = 'running';
     unstarted++;
@@ -309,7 +431,7 @@ async function main() {
     emptyEl.textContent = 'Starting…';
     emptyEl.hidden = false;
     runAsked = performance.now();
-    ws.send({type: 'run', scenario: scenario.id, variant, hidden: showHidden});
+    ws.send({type: 'run', scenario: scenario.id, variant, hidden: showHidden, profile: profileKind.value});
   }
 
   function cancel() {
@@ -335,8 +457,10 @@ async function main() {
   }
 
   function resetRun() {
+    pinned = [];
     model = emptyModel();
     report = null;
+    rtv.setRun(null);
     runID = 0;
     cursor = null;
     selected = 0;
@@ -414,6 +538,7 @@ async function main() {
     }
     model.links.push(...(u.links || []));
     model.logs.push(...(u.logs || []));
+    applyRuntimeDelta(model.runtime, u.runtime);
     model.now = Math.max(model.now, u.now || 0);
     model.generations = u.generation;
     cursor = model.now;
@@ -436,7 +561,19 @@ async function main() {
   function finish(msg) {
     if (msg.timeline) model = fromTimeline(msg.timeline);
     report = msg.report || null;
+    rtv.setRun({recording: msg.recording && msg.recording.id, profile: msg.profile});
     runState = 'ended';
+    if (msg.recording) {
+      recording = msg.recording;
+      remember(recording);
+      renderRecording();
+      if (compareWith) {
+        const other = compareWith;
+        compareWith = null;
+        openPair(other, recording);
+        return;
+      }
+    }
     cancelButton.hidden = true;
     if (msg.error) lastError = msg.error;
     const notes = [];
@@ -444,7 +581,10 @@ async function main() {
       notes.push(...(msg.timeline.warnings || []));
       if (msg.timeline.truncated) notes.push('The trace ended in the middle of a generation: what came after the last complete one is lost.');
     }
-    if (report) {
+    if (userTrace) {
+      showTraceSummary(notes);
+      setStatus('ended', `${recording?.name || 'trace'} · ${formatDuration(runEnd())}`);
+    } else if (report) {
       rep.show(report, scenario, notes);
       const note = msg.cancelled ? ' (cancelled)' : '';
       setStatus('ended', `${report.outcome}${note} · ${formatDuration(runEnd())}`);
@@ -472,6 +612,227 @@ async function main() {
     speak(true);
   }
 
+  // openRecording shows a recording the server keeps: a run saved earlier,
+  // a file opened with `viz open`, or one dropped on the page. A concviz
+  // run shows its puzzle's source; a user's trace the stack pane.
+  async function openRecording(id) {
+    let v;
+    try {
+      v = await getJSON(`/api/recordings/${encodeURIComponent(id)}${showHidden ? '?hidden=1' : ''}`);
+    } catch (err) {
+      fail(`cannot open recording ${id}: ${err.message}`);
+      return;
+    }
+    const s = catalog.find((c) => c.id === v.meta.scenario) || null;
+    resetRun();
+    recording = v.recording;
+    reopened = true;
+    userTrace = !s;
+    scenario = s;
+    variant = v.meta.variant || 'broken';
+    ranVariant = v.meta.variant || '';
+    runButton.disabled = !s;
+    renderVariants();
+    pending = pendingFromURL();
+    if (s) {
+      pick.select(s.id);
+      document.title = `${s.title} (recorded) · concviz`;
+      $('scenario-title').textContent = `${s.title}, recorded`;
+      $('scenario-statement').textContent = `${v.meta.variant} · ${new Date(v.recording.recorded).toLocaleString()} · ${v.meta.go_version || ''}. Press r to run it again here.`;
+      try {
+        source = await getJSON(`/api/scenarios/${encodeURIComponent(s.id)}/source`);
+        sourceLines = source.source.split('\n');
+        code.setSource(source);
+      } catch (err) {
+        code.setSource(null, `cannot load the source: ${err.message}`);
+      }
+    } else {
+      pick.select('');
+      const name = v.recording.name || `trace ${id.slice(0, 8)}`;
+      document.title = `${name} · concviz`;
+      $('scenario-title').textContent = name;
+      $('scenario-statement').textContent = `A Go execution trace: ${v.timeline.goroutines.length} goroutines over ${formatDuration(v.timeline.duration_ns)}. Filter the lanes, click one to see its stack.`;
+      source = null;
+      sourceLines = [];
+      stack.clear();
+    }
+    $('code-hint').hidden = userTrace;
+    renderRecording();
+    runState = 'running';
+    finish({timeline: v.timeline, report: v.report || null});
+  }
+
+  // compare opens the run on screen beside the other variant of its
+  // puzzle, broken above fixed. The other variant's latest run in this tab
+  // is used, or the other variant runs now and the pair opens when it ends.
+  function compare() {
+    if (!scenario || !recording || runState !== 'ended') return;
+    const mine = recording;
+    const broken = isBroken(mine.variant);
+    const want = broken ? (scenario.default_fixed || 'fixed') : 'broken';
+    const other = loadHistory().find((h) => h.scenario === scenario.id && h.id !== mine.id &&
+      (broken ? !isBroken(h.variant) : isBroken(h.variant)));
+    if (other) {
+      openPair(mine, other);
+      return;
+    }
+    compareWith = mine;
+    variant = want;
+    ranVariant = '';
+    renderVariants();
+    run();
+    setStatus('running', `Running ${scenario.id} (${want}) to compare…`);
+  }
+
+  // openPair opens two recordings side by side, the broken one on top.
+  function openPair(a, b) {
+    const [top, bottom] = !isBroken(a.variant) && isBroken(b.variant) ? [b, a] : [a, b];
+    location.assign(`/?open=${encodeURIComponent(top.id)},${encodeURIComponent(bottom.id)}`);
+  }
+
+  // upload sends dropped or chosen files to the server, which keeps them as
+  // recordings; one opens alone, two side by side.
+  async function upload(files) {
+    fileInput.value = '';
+    if (!files.length) return;
+    const ids = [];
+    for (const f of files.slice(0, 2)) {
+      setStatus('running', `Opening ${f.name}…`);
+      let r;
+      try {
+        r = await fetch(`/api/recordings?name=${encodeURIComponent(f.name)}`, {method: 'POST', body: f});
+      } catch (err) {
+        fail(`cannot upload ${f.name}: ${err.message}`);
+        return;
+      }
+      const body = await r.json().catch(() => ({error: `${r.status} ${r.statusText}`}));
+      if (!r.ok) {
+        fail(body.error || `cannot open ${f.name}`);
+        return;
+      }
+      remember(body.recording);
+      ids.push(body.recording.id);
+    }
+    location.assign(`/?open=${ids.map(encodeURIComponent).join(',')}`);
+  }
+
+  // showTraceSummary fills the diagnosis pane for a user's trace: concviz
+  // did not run it, so there is no verdict, only what the trace shows.
+  function showTraceSummary(notes) {
+    const box = $('report');
+    box.textContent = '';
+    const gs = model.goroutines.filter((g) => showHidden || !g.hidden);
+    const stuck = gs.filter((g) => {
+      const last = g.spans[g.spans.length - 1];
+      return last && last.end < 0 && last.state !== 'running' && last.state !== 'runnable' && last.state !== 'done';
+    });
+    const p = (cls, text) => {
+      const e = document.createElement('p');
+      e.className = cls;
+      e.textContent = text;
+      box.append(e);
+      return e;
+    };
+    p('placeholder', `A trace you brought: concviz did not run it, so there is no diagnosis, only what the trace shows. ${gs.length} goroutines over ${formatDuration(model.duration)}.`);
+    if (stuck.length) {
+      p('why', `${stuck.length} goroutine${stuck.length === 1 ? ' was' : 's were'} still waiting when the trace ended: ${stuck.slice(0, 6).map((g) => `G${g.id} ${laneName(g)} (${g.spans[g.spans.length - 1].state})`).join(', ')}${stuck.length > 6 ? ', …' : ''}. Type state:blocked in the filter to see them.`);
+    }
+    for (const w of notes) p('warning', `⚠ ${w}`);
+  }
+
+  // remember adds a recording to this tab's history, newest first.
+  function remember(r) {
+    const list = loadHistory().filter((h) => h.id !== r.id);
+    list.unshift({id: r.id, scenario: r.scenario || '', variant: r.variant || '', outcome: r.outcome || '', name: r.name || '', recorded: r.recorded});
+    try {
+      sessionStorage.setItem(HISTORY_KEY, JSON.stringify(list.slice(0, HISTORY_MAX)));
+    } catch {
+      // A full or disabled storage only costs the history.
+    }
+    renderHistory();
+  }
+
+  // renderRecording shows the save link and the compare button for the
+  // recording on screen.
+  function renderRecording() {
+    saveLink.hidden = !recording;
+    if (recording) saveLink.href = `/api/recordings/${encodeURIComponent(recording.id)}/file`;
+    compareButton.disabled = !recording || !scenario;
+  }
+
+  // renderHistory fills the history list: this tab's runs, each with a
+  // box to pick two to compare, a link to reopen and one to save it.
+  function renderHistory() {
+    const box = $('history-list');
+    box.textContent = '';
+    const list = loadHistory();
+    $('history-button').textContent = `History (${list.length})`;
+    if (!list.length) {
+      const p = document.createElement('p');
+      p.className = 'hint';
+      p.textContent = 'Runs of this tab appear here. Every run is kept: reopen it, save it as one file, or pick two to compare.';
+      box.append(p);
+      return;
+    }
+    const ul = document.createElement('ul');
+    for (const h of list) {
+      const li = document.createElement('li');
+      const pickBox = document.createElement('input');
+      pickBox.type = 'checkbox';
+      pickBox.value = h.id;
+      pickBox.setAttribute('aria-label', `Pick ${h.scenario || h.name} ${h.variant} to compare`);
+      const a = document.createElement('a');
+      a.href = `/?open=${encodeURIComponent(h.id)}`;
+      a.textContent = h.scenario ? `${h.scenario} ${h.variant}` : h.name || h.id;
+      const out = document.createElement('span');
+      out.className = 'badge';
+      out.dataset.bad = String(!!h.outcome && h.outcome !== 'ok');
+      out.textContent = h.outcome || 'trace';
+      const when = document.createElement('span');
+      when.className = 'when';
+      when.textContent = h.recorded ? new Date(h.recorded).toLocaleTimeString() : '';
+      const save = document.createElement('a');
+      save.href = `/api/recordings/${encodeURIComponent(h.id)}/file`;
+      save.textContent = 'save';
+      save.title = 'Download as one .concviz file';
+      li.append(pickBox, a, out, when, save);
+      ul.append(li);
+    }
+    box.append(ul);
+    const go = document.createElement('button');
+    go.type = 'button';
+    go.className = 'primary';
+    go.textContent = 'Compare the two picked';
+    go.addEventListener('click', () => {
+      const picked = [...box.querySelectorAll('input:checked')].map((b) => list.find((h) => h.id === b.value));
+      if (picked.length === 2) openPair(picked[0], picked[1]);
+      else go.textContent = 'Pick exactly two';
+    });
+    box.append(go);
+  }
+
+  function toggleHistory() {
+    const d = $('history');
+    if (d.open) d.close();
+    else {
+      renderHistory();
+      d.showModal();
+    }
+  }
+
+  function setGroup(on) {
+    group = on;
+    groupBox.checked = on;
+    refresh();
+  }
+
+  // togglePin pins goroutine id to the top of the lanes, or unpins it.
+  function togglePin(id) {
+    if (id < 0) return;
+    pinned = pinned.includes(id) ? pinned.filter((x) => x !== id) : [...pinned, id];
+    refresh();
+  }
+
   function fail(text) {
     lastError = text;
     runState = runState === 'running' || runState === 'idle' ? 'error' : runState;
@@ -486,14 +847,18 @@ async function main() {
 
   // refresh hands the model to the timeline and the code pane.
   function refresh() {
-    const lanes = visibleGoroutines().map((g) => ({g, color: colorFor(g.id)}));
-    emptyEl.hidden = lanes.length > 0 || runState === 'idle' && !scenario;
-    if (lanes.length === 0 && runState === 'ended') {
-      emptyEl.textContent = 'No goroutines of the scenario were recorded.';
+    lanes = arrangeLanes(visibleGoroutines(), {
+      query, group, pinned, findings: findings(), logs: model.logs, cursor, now: model.now,
+    });
+    for (const g of model.goroutines) g.pinned = pinned.includes(g.id);
+    const drawn = lanes.map((g) => ({g, color: colorFor(g.id)}));
+    emptyEl.hidden = drawn.length > 0 || runState === 'idle' && !scenario;
+    if (drawn.length === 0 && runState === 'ended') {
+      emptyEl.textContent = query ? `No goroutine matches "${query}".` : 'No goroutines of the scenario were recorded.';
       emptyEl.hidden = false;
     }
     tl.setData({
-      lanes,
+      lanes: drawn,
       links: model.links,
       logs: model.logs,
       stacks: model.stacks,
@@ -505,7 +870,11 @@ async function main() {
     tl.setCursor(cursor);
     showPositions();
     play.setTime(cursor ?? 0, runEnd());
-    legend(legendEl, states, tl.colors, lanes, model.links.length > 0, findings().length > 0);
+    rtv.setData({
+      runtime: model.runtime, goroutines: visibleGoroutines(), now: model.now, duration: model.duration,
+      live: runState === 'running', cursor,
+    });
+    legend(legendEl, states, tl.colors, drawn, model.links.length > 0, findings().length > 0);
     if (selected) renderDetail();
   }
 
@@ -513,7 +882,10 @@ async function main() {
     // Times are whole nanoseconds, as in the model and the URL.
     cursor = t == null ? null : Math.round(t);
     t = cursor;
+    // "state:" filters ask what goroutines do at the cursor.
+    if (query.includes('state:')) refresh();
     tl.setCursor(t);
+    rtv.setData({cursor: t});
     showPositions();
     play.setTime(t, runEnd());
     saveURL(false);
@@ -523,12 +895,19 @@ async function main() {
   // showPositions highlights, in the code pane, the line each goroutine is
   // at: the frame of its current span's stack that is in the scenario's file.
   function showPositions() {
+    if (userTrace) {
+      const g = model.byID.get(selected);
+      if (g && cursor != null) stack.show(g, cursor, model.now, model.stacks);
+      else stack.clear();
+      return;
+    }
     if (!scenario || cursor == null) {
       code.setPositions([]);
       return;
     }
     const list = [];
-    for (const g of visibleGoroutines()) {
+    for (const g of lanes) {
+      if (g.group) continue;
       const i = spanAt(g.spans, cursor, model.now);
       if (i < 0) continue;
       const s = g.spans[i];
@@ -597,6 +976,7 @@ async function main() {
   function selectGoroutine(id) {
     selected = id;
     tl.select(id);
+    if (userTrace) showPositions();
     if (!id) {
       detail.hidden = true;
       return;
@@ -606,6 +986,10 @@ async function main() {
 
   // renderDetail shows the selected goroutine's creation site and history.
   function renderDetail() {
+    if (selected < 0) {
+      renderGroupDetail();
+      return;
+    }
     const g = model.byID.get(selected);
     if (!g) {
       detail.hidden = true;
@@ -623,7 +1007,14 @@ async function main() {
     close.textContent = '×';
     close.setAttribute('aria-label', 'Close the goroutine detail (Escape)');
     close.addEventListener('click', () => selectGoroutine(0));
-    h.append(close);
+    const pin = document.createElement('button');
+    pin.type = 'button';
+    pin.className = 'pin';
+    pin.textContent = pinned.includes(g.id) ? 'Unpin' : 'Pin';
+    pin.title = 'Keep this lane at the top, whatever the filter (p)';
+    pin.setAttribute('aria-pressed', String(pinned.includes(g.id)));
+    pin.addEventListener('click', () => togglePin(g.id));
+    h.append(pin, close);
     detail.append(h);
     const made = model.stacks[g.created];
     const site = made && made.frames && made.frames.length ? made.frames[made.user >= 0 ? made.user : 0] : null;
@@ -665,6 +1056,38 @@ async function main() {
       more.textContent = `… and ${g.spans.length - HISTORY_ROWS} more spans`;
       detail.append(more);
     }
+    detail.hidden = false;
+  }
+
+  // renderGroupDetail lists the members of the selected group lane; each
+  // opens its own history.
+  function renderGroupDetail() {
+    const lane = lanes.find((l) => l.id === selected);
+    if (!lane || !lane.group) {
+      detail.hidden = true;
+      return;
+    }
+    detail.textContent = '';
+    const h = document.createElement('h3');
+    h.textContent = `${laneName(lane)} · ${lane.group.length} goroutines`;
+    detail.append(h);
+    const p = document.createElement('p');
+    p.className = 'made';
+    p.textContent = 'The lane shows what most of them do at each moment. Pick one to see it alone:';
+    detail.append(p);
+    const list = document.createElement('div');
+    list.className = 'members';
+    for (const id of lane.group.slice(0, HISTORY_ROWS)) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = `G${id}`;
+      b.addEventListener('click', () => {
+        togglePin(id);
+        selectGoroutine(id);
+      });
+      list.append(b);
+    }
+    detail.append(list);
     detail.hidden = false;
   }
 
@@ -753,10 +1176,15 @@ async function main() {
   // saveURL keeps the view in the address: scenario and variant as a new
   // history entry (push), time and zoom by replacing the current one.
   function saveURL(push) {
-    if (!scenario) return;
     const q = new URLSearchParams();
-    q.set('scenario', scenario.id);
-    q.set('variant', variant);
+    if (reopened && recording) {
+      q.set('open', recording.id);
+    } else if (scenario) {
+      q.set('scenario', scenario.id);
+      q.set('variant', variant);
+    } else {
+      return;
+    }
     if (!push && runState === 'ended') {
       if (cursor != null) q.set('t', String(Math.round(cursor)));
       const v = tl.view;
@@ -836,6 +1264,11 @@ async function main() {
       get latencyP50() { return percentile(latencies, 50); },
       get latencyP95() { return percentile(latencies, 95); },
       get helpOpen() { return help.open; },
+      get mode() { return reopened ? 'recording' : 'scenario'; },
+      get recording() { return recording ? recording.id : ''; },
+      get history() { return loadHistory().map((h) => ({id: h.id, scenario: h.scenario, variant: h.variant, outcome: h.outcome})); },
+      get stackFrames() { return userTrace ? stack.frames : []; },
+      get pinned() { return [...pinned]; },
     };
     Object.defineProperty(window, 'concviz', {value: Object.freeze(state), writable: false});
   }
@@ -889,8 +1322,33 @@ function session(onMessage, onClose) {
   }
 }
 
+// HISTORY_KEY is where this tab keeps its history of runs (sessionStorage,
+// so that it survives the trips to the side-by-side view and back).
+const HISTORY_KEY = 'concviz.history';
+// HISTORY_MAX bounds the history.
+const HISTORY_MAX = 50;
+
+function loadHistory() {
+  try {
+    const list = JSON.parse(sessionStorage.getItem(HISTORY_KEY) || '[]');
+    return Array.isArray(list) ? list : [];
+  } catch {
+    return [];
+  }
+}
+
+// pendingFromURL reads the time and zoom the address asks for.
+function pendingFromURL() {
+  const q = new URLSearchParams(location.search);
+  const t = q.get('t');
+  return {t: t != null ? Number(t) : null, zoom: parseZoom(q.get('zoom'))};
+}
+
 function emptyModel() {
-  return {goroutines: [], byID: new Map(), links: [], stacks: [], logs: [], now: 0, duration: 0, generations: 0};
+  return {
+    goroutines: [], byID: new Map(), links: [], stacks: [], logs: [], now: 0, duration: 0, generations: 0,
+    runtime: emptyRuntime(),
+  };
 }
 
 // fromTimeline turns the server's final Timeline into the model.
@@ -907,6 +1365,7 @@ function fromTimeline(t) {
   m.duration = t.duration_ns || 0;
   m.now = m.duration;
   m.generations = t.generations || 0;
+  m.runtime = runtimeOf(t);
   return m;
 }
 

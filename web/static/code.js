@@ -32,7 +32,7 @@ export function codeView(el, titleEl) {
   let focusLines = [];
 
   return {
-    setSource, setPositions, setFocus,
+    setSource, setPositions, setFocus, reveal,
     get highlighted() { return positions.map((p) => ({line: p.line, g: p.id})); },
     get focused() { return [...focusLines]; },
   };

@@ -40,7 +40,7 @@ const BLOCKED = new Set([
 // callbacks: onCursor(t) when a click moves the cursor, onSelect(id) when a
 // lane is chosen, onView(view) when zoom or pan changes. sourceLine(file,
 // line) returns the text of a line the page knows, for the tooltip.
-export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, sourceLine}) {
+export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, sourceLine, onWindow}) {
   // data is what the view draws: {lanes:[{g, color}], links, logs, stacks,
   // findings, now, duration, live}; set by setData.
   let data = {lanes: [], links: [], logs: [], stacks: [], findings: [], now: 0, duration: 0, live: false};
@@ -73,7 +73,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
 
   const ctx = canvas.getContext('2d');
 
-  const spacer = scroll.querySelector('#timeline-spacer');
+  const spacer = scroll.querySelector('.timeline-spacer');
 
   new ResizeObserver(() => schedule()).observe(scroll);
   scroll.addEventListener('scroll', () => schedule(), {passive: true});
@@ -243,6 +243,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
     drawLinks(all, x0, x1);
     drawLogs(lanes, x0, x1);
     drawFindings(lanes, x0, x1, bottom);
+    if (drag && drag.select && drag.window) drawWindow(drag.window, x0, x1, bottom);
     if (data.live && now > 0) drawNow(timeToX(now, view, x0, x1), bottom);
     ctx.restore();
     drawLabels(lanes, bottom);
@@ -369,7 +370,8 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
       ctx.fillStyle = color;
       roundRect(12, cy - 5, 10, 10, 3);
       ctx.fill();
-      const id = `G${g.id}`;
+      // A group lane is tagged with its size, a goroutine with its id.
+      const id = g.tag || `G${g.id}`;
       ctx.font = `11px ${colors.mono}`;
       const idW = ctx.measureText(id).width;
       ctx.textBaseline = 'middle';
@@ -488,6 +490,17 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
     });
   }
 
+  // drawWindow shades the window being selected with a shift-drag.
+  function drawWindow(w, x0, x1, bottom) {
+    const a = Math.max(x0, timeToX(w.start, view, x0, x1));
+    const b = Math.min(x1, timeToX(w.end, view, x0, x1));
+    ctx.fillStyle = withAlpha(colors.accent, 0.14);
+    ctx.fillRect(a, AXIS_H, b - a, bottom - AXIS_H);
+    ctx.strokeStyle = colors.accent;
+    ctx.lineWidth = 1;
+    ctx.strokeRect(a + 0.5, AXIS_H + 0.5, b - a - 1, bottom - AXIS_H - 1);
+  }
+
   function drawNow(x, bottom) {
     ctx.strokeStyle = withAlpha(colors.accent, 0.6);
     ctx.lineWidth = 1;
@@ -543,7 +556,8 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
 
   function pointerDown(e) {
     canvas.focus({preventScroll: true, focusVisible: false});
-    drag = {x: e.offsetX, y: e.offsetY, view: {...view}, moved: false, id: e.pointerId};
+    // A shift-drag selects a window of time (onWindow) instead of panning.
+    drag = {x: e.offsetX, y: e.offsetY, view: {...view}, moved: false, id: e.pointerId, select: e.shiftKey && !!onWindow};
     canvas.setPointerCapture(e.pointerId);
   }
 
@@ -558,6 +572,13 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
         tooltip.hidden = true;
       }
       const {x0, x1} = bounds();
+      if (drag.select) {
+        const a = xToTime(Math.max(x0, Math.min(x1, drag.x)), view, x0, x1);
+        const b = xToTime(Math.max(x0, Math.min(x1, x)), view, x0, x1);
+        drag.window = {start: Math.max(0, Math.min(a, b)), end: Math.max(a, b)};
+        schedule();
+        return;
+      }
       const dt = ((drag.x - x) / (x1 - x0)) * (drag.view.end - drag.view.start);
       setView(panView(drag.view, dt, total(), MIN_SPAN_NS));
       return;
@@ -570,6 +591,11 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
     const d = drag;
     drag = null;
     canvas.classList.remove('dragging');
+    if (d && d.select && d.window) {
+      schedule();
+      onWindow(d.window);
+      return;
+    }
     if (!d || d.moved) return;
     const x = e.offsetX;
     const y = e.offsetY;
@@ -728,7 +754,7 @@ export function legend(el, states, stateColors, lanes, hasLinks, hasFindings) {
 // laneName is the label of a goroutine's lane: its start function without
 // the import path.
 export function laneName(g) {
-  return shortFunc(g.name);
+  return (g.pinned ? '◆ ' : '') + shortFunc(g.name);
 }
 
 function readColors() {

@@ -1,0 +1,308 @@
+package web
+
+// Browser tests of recordings: the learner's "compare" path (run broken,
+// click compare, step both runs on one clock), and the developer's path (a
+// user's trace opened in the page, its stack and source in the code pane).
+// Screenshots of both land in $CONCVIZ_SHOTS when it names a directory.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// compareState is window.concviz of the side-by-side view (compare.js).
+type compareState struct {
+	Mode     string `json:"mode"`
+	EndDrawn bool   `json:"endDrawn"`
+	Cursor   int64  `json:"cursor"`
+	View     struct {
+		Start, End float64
+	} `json:"view"`
+	Runs []struct {
+		ID       string  `json:"id"`
+		Scenario string  `json:"scenario"`
+		Variant  string  `json:"variant"`
+		Outcome  string  `json:"outcome"`
+		Cursor   int64   `json:"cursor"`
+		CursorX  float64 `json:"cursorX"`
+		View     struct {
+			Start, End float64
+		} `json:"view"`
+		Lanes []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"lanes"`
+		HighlightedLines []struct {
+			Line int   `json:"line"`
+			G    int64 `json:"g"`
+		} `json:"highlightedLines"`
+		FocusedLines []int `json:"focusedLines"`
+	} `json:"runs"`
+	Strip []struct {
+		Label, A, B string
+	} `json:"strip"`
+	Diff []struct {
+		Op, Text, Mark string
+	} `json:"diff"`
+	Error string `json:"error"`
+}
+
+func (b *browser) compareState(t *testing.T) compareState {
+	t.Helper()
+	const js = `JSON.stringify((() => { const c = window.concviz, o = {}; for (const k in c) o[k] = c[k]; return o; })())`
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		t.Fatalf("read window.concviz: %v", err)
+	}
+	var st compareState
+	if err := json.Unmarshal([]byte(s), &st); err != nil {
+		t.Fatalf("decode window.concviz: %v\n%s", err, s)
+	}
+	return st
+}
+
+// shot saves a screenshot as name in $CONCVIZ_SHOTS, when it is set.
+func (b *browser) shot(t *testing.T, name string) {
+	t.Helper()
+	dir := os.Getenv("CONCVIZ_SHOTS")
+	if dir == "" {
+		return
+	}
+	time.Sleep(300 * time.Millisecond)
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserCompare is the learner's path of issue 5: run the broken
+// race-counter, click "compare", and step both runs on one clock while
+// the strip says what differs.
+func TestBrowserCompare(t *testing.T) {
+	b := newBrowser(t, 1440, 1000)
+	b.open(t, "scenario=race-counter&variant=broken")
+	st := b.waitEnded(t, "broken")
+	if st.Outcome != "race" {
+		t.Fatalf("broken race-counter: outcome %q, want race", st.Outcome)
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Click(chromedp.CSS(`#compare-button`))); err != nil {
+		t.Fatalf("click compare: %v", err)
+	}
+	// The fixed variant runs, then the page opens the pair.
+	poll := `(() => { const c = window.concviz; return !!c && c.mode === "compare" && c.endDrawn && c.diff.length > 0; })()`
+	if err := b.waitAcrossNavigation(poll, runTimeout); err != nil {
+		t.Fatalf("the side-by-side view never drew both runs: %v (state %+v)", err, b.compareState(t))
+	}
+	cs := b.compareState(t)
+	if len(cs.Runs) != 2 || cs.Runs[0].Variant != "broken" || cs.Runs[1].Variant != "fixed-mutex" {
+		t.Fatalf("runs = %+v, want broken above fixed-mutex", cs.Runs)
+	}
+	url := eval[string](t, b, `location.search`)
+	if url != "?open="+cs.Runs[0].ID+","+cs.Runs[1].ID {
+		t.Errorf("the address %q does not carry the pair %s,%s", url, cs.Runs[0].ID, cs.Runs[1].ID)
+	}
+	strip := map[string][2]string{}
+	for _, r := range cs.Strip {
+		strip[r.Label] = [2]string{r.A, r.B}
+	}
+	if got := strip["outcome"]; got != [2]string{"race", "ok"} {
+		t.Errorf("strip outcome = %q, want race and ok", got)
+	}
+	if _, ok := strip["goroutines"]; !ok {
+		t.Errorf("strip lacks the goroutine count: %+v", cs.Strip)
+	}
+	if _, ok := strip["wall time"]; !ok {
+		t.Errorf("strip lacks the wall time: %+v", cs.Strip)
+	}
+	var bug, fix bool
+	for _, d := range cs.Diff {
+		bug = bug || d.Op == "-" && d.Mark == "bug" && strings.Contains(d.Text, "counter++")
+		fix = fix || d.Op == "+" && d.Mark == "fix" && strings.Contains(d.Text, "mu.Lock()")
+	}
+	if !bug || !fix {
+		t.Errorf("the diff lacks the BUG line counter++ or the FIX line mu.Lock(): %+v", cs.Diff)
+	}
+	for i, r := range cs.Runs {
+		if len(r.Lanes) == 0 {
+			t.Errorf("run %d draws no lanes", i)
+		}
+	}
+	b.shot(t, "compare.png")
+
+	// Step both on one clock: the cursors move together, to the same time
+	// and the same x, and each run's zoom stays the other's.
+	eval[bool](t, b, `(document.activeElement.blur(), true)`)
+	before := cs.Cursor
+	for _, key := range []string{kb.ArrowRight, kb.ArrowRight, kb.ArrowRight, "+"} {
+		b.press(t, key)
+	}
+	time.Sleep(200 * time.Millisecond)
+	cs = b.compareState(t)
+	if cs.Cursor <= before {
+		t.Errorf("three steps right moved the cursor from %d to %d", before, cs.Cursor)
+	}
+	a, c := cs.Runs[0], cs.Runs[1]
+	if a.Cursor != c.Cursor || a.Cursor != cs.Cursor {
+		t.Errorf("cursors differ: %d and %d (shared %d)", a.Cursor, c.Cursor, cs.Cursor)
+	}
+	if math.Abs(a.CursorX-c.CursorX) > 0.5 {
+		t.Errorf("the cursors are drawn at x %.1f and %.1f", a.CursorX, c.CursorX)
+	}
+	if a.View != c.View {
+		t.Errorf("views differ after a zoom: %+v and %+v", a.View, c.View)
+	}
+	if len(a.FocusedLines) == 0 {
+		t.Errorf("the broken run's code pane does not outline the race's lines")
+	}
+	b.shot(t, "compare-stepped.png")
+}
+
+// TestBrowserUserTrace is the developer's path: a trace of `go test
+// -trace` uploaded to the server (as a drop does), opened in the page;
+// clicking a lane shows its stack with the line from the local file.
+func TestBrowserUserTrace(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to trace a package's tests")
+	}
+	trace := filepath.Join(t.TempDir(), "t.out")
+	cmd := exec.Command(goTool, "test", "-count=1", "-trace="+trace, "../cmd/viz/testdata/pipeline")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go test -trace: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, 1440, 900)
+	resp, err := http.Post(b.base+"api/recordings?name=t.out", "application/octet-stream", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up UploadResult
+	json.NewDecoder(resp.Body).Decode(&up)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || up.Recording.ID == "" {
+		t.Fatalf("upload: %d %+v", resp.StatusCode, up)
+	}
+	b.open(t, "open="+up.Recording.ID)
+	poll := `(() => { const c = window.concviz; return c.mode === "recording" && c.endDrawn; })()`
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](poll, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the trace never drew: %v (%+v)", err, b.state(t))
+	}
+	st := b.state(t)
+	var square *int
+	for i, l := range st.Lanes {
+		if l.Name == "pipeline.square" {
+			square = &i
+			break
+		}
+	}
+	if square == nil {
+		t.Fatalf("no lane for pipeline.square among %d lanes", len(st.Lanes))
+	}
+	l := st.Lanes[*square]
+	// Click the lane where it waits, in the middle of its bar.
+	x := l.Spans[len(l.Spans)/2].X0 + 1
+	left, top := canvasOrigin(t, b)
+	if _, err := chromedp.Run(b.ctx, chromedp.MouseClickXY(left+x+2, top+l.BarY+l.BarH/2)); err != nil {
+		t.Fatal(err)
+	}
+	pollFrames := `window.concviz.stackFrames.some((f) => f.text.length > 0)`
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](pollFrames, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("no stack frame with its source line: %v (%s)", err, eval[string](t, b, `JSON.stringify(window.concviz.stackFrames)`))
+	}
+	frames := eval[string](t, b, `JSON.stringify(window.concviz.stackFrames)`)
+	if !strings.Contains(frames, "pipeline_test.go") {
+		t.Errorf("the stack does not reach pipeline_test.go: %s", frames)
+	}
+	// Filter the lanes down to the squarers, then group them into one.
+	if _, err := chromedp.Run(b.ctx, chromedp.SendKeys(chromedp.CSS(`#lane-filter`), "square")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	st = b.state(t)
+	if len(st.Lanes) != 2 {
+		t.Errorf("filter square: %d lanes, want the 2 squarers", len(st.Lanes))
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Click(chromedp.CSS(`#group-lanes`))); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if st = b.state(t); len(st.Lanes) != 1 {
+		t.Errorf("grouped: %d lanes, want 1", len(st.Lanes))
+	}
+	b.shot(t, "user-trace.png")
+}
+
+// waitAcrossNavigation polls js until it is true, through navigations of
+// the page (a poll that a navigation interrupts is tried again).
+func (b *browser) waitAcrossNavigation(js string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		var ok bool
+		ok, err = chromedp.Run(b.ctx, chromedp.Evaluate[bool](js))
+		if err == nil && ok {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err == nil {
+		err = fmt.Errorf("still false after %v", timeout)
+	}
+	return err
+}
+
+// canvasOrigin is where the timeline canvas's top left corner is on the
+// page.
+func canvasOrigin(t *testing.T, b *browser) (x, y float64) {
+	r := eval[[]float64](t, b, `(() => { const r = document.getElementById("timeline-canvas").getBoundingClientRect(); return [r.left, r.top]; })()`)
+	return r[0], r[1]
+}
+
+// TestUploadRefusals: garbage gets a readable 400, an oversized body is
+// refused by its length before it is read, and a cross-site post is
+// refused outright.
+func TestUploadRefusals(t *testing.T) {
+	_, ts := newTestServer(t, Options{MaxUpload: 1 << 10})
+	post := func(body []byte, header http.Header) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+"/api/recordings?name=notes.txt", bytes.NewReader(body))
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e apiError
+		json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e.Error
+	}
+	if code, text := post([]byte("hello"), nil); code != http.StatusBadRequest || !strings.Contains(text, "notes.txt cannot be opened: not a Go execution trace") {
+		t.Errorf("garbage: %d %q", code, text)
+	}
+	if code, text := post(bytes.Repeat([]byte("x"), 2<<10), nil); code != http.StatusRequestEntityTooLarge || !strings.Contains(text, "largest trace") {
+		t.Errorf("oversized: %d %q", code, text)
+	}
+	cross := http.Header{"Origin": {"http://evil.test"}, "Sec-Fetch-Site": {"cross-site"}}
+	if code, _ := post([]byte("hello"), cross); code != http.StatusForbidden {
+		t.Errorf("cross-site post: %d, want 403", code)
+	}
+}
