@@ -1,0 +1,130 @@
+package web
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+var profileShots = flag.String("profile-shots", "", "with TestBrowserRuntimeAndProfile, write its screenshots into this directory")
+
+// runtimeDrawn is the runtime lanes' data-drawn attribute (runtime.js).
+type runtimeDrawn struct {
+	GC        int              `json:"gc"`
+	STW       int              `json:"stw"`
+	Heap      int              `json:"heap"`
+	Goal      int              `json:"goal"`
+	Counts    int              `json:"counts"`
+	MaxCount  int              `json:"maxCount"`
+	MaxHeap   float64          `json:"maxHeap"`
+	Selection *json.RawMessage `json:"selection"`
+}
+
+// TestBrowserRuntimeAndProfile runs the spinning select with a CPU profile
+// in the page: the runtime lanes draw the heap and the goroutine counts,
+// the profile link opens pprof's flame graph of the run on our server, and
+// the w key opens a profile of the visible window.
+func TestBrowserRuntimeAndProfile(t *testing.T) {
+	b := newBrowser(t, 1440, 900)
+	b.open(t, "scenario=select-default-spin&variant=broken")
+	b.waitEnded(t, "broken")
+	// The scenario records no profile by default; pick one and run again.
+	eval[bool](t, b, `(document.getElementById("profile-kind").value = "cpu", true)`)
+	b.press(t, "r")
+	st := b.waitEnded(t, "broken")
+	if st.Outcome != "wrong" {
+		t.Fatalf("outcome %q, want wrong", st.Outcome)
+	}
+	var d runtimeDrawn
+	raw := eval[string](t, b, `document.getElementById("runtime").dataset.drawn || ""`)
+	if err := json.Unmarshal([]byte(raw), &d); err != nil {
+		t.Fatalf("the runtime lanes describe no frame (%q): %v", raw, err)
+	}
+	if d.Heap == 0 || d.Goal == 0 || d.MaxHeap <= 0 {
+		t.Errorf("the heap chart drew %d heap and %d goal points up to %v bytes", d.Heap, d.Goal, d.MaxHeap)
+	}
+	// The spinning goroutine and the sleeping producer live together.
+	if d.Counts == 0 || d.MaxCount < 2 {
+		t.Errorf("the goroutine counts drew %d buckets, at most %d goroutines; want 2 or more", d.Counts, d.MaxCount)
+	}
+	// The count chart's pixels: somewhere in its row, the running colour.
+	running := st.Colors["running"]
+	found := eval[bool](t, b, `(() => {
+		const c = document.querySelector("#runtime canvas");
+		const k = c.width / c.getBoundingClientRect().width;
+		const want = `+jsString(running)+`;
+		const y0 = Math.round((6 + 18 + 6 + 44 + 6) * k), y1 = Math.round((6 + 18 + 6 + 44 + 6 + 44) * k);
+		const img = c.getContext("2d").getImageData(0, y0, c.width, y1 - y0).data;
+		const hex = (i) => "#" + [img[i], img[i + 1], img[i + 2]].map((v) => v.toString(16).padStart(2, "0")).join("");
+		for (let i = 0; i < img.length; i += 4) if (hex(i) === want) return true;
+		return false;
+	})()`)
+	if !found {
+		t.Errorf("no pixel of the goroutine count chart has the running colour %s", running)
+	}
+	shot(t, b, "runtime.png")
+
+	href := eval[string](t, b, `(() => { const a = document.querySelector("#runtime .rt-profile"); return a && !a.hidden ? a.getAttribute("href") : ""; })()`)
+	if !strings.HasPrefix(href, "/pprof/") {
+		t.Fatalf("the profile link is %q, want one under /pprof/", href)
+	}
+	// The w key profiles the visible window: its link appears.
+	b.press(t, "w")
+	win := eval[string](t, b, `(() => { const a = document.querySelector("#runtime .rt-window"); return a && !a.hidden ? a.getAttribute("href") : ""; })()`)
+	if !strings.HasPrefix(win, href+"window/cpu/") {
+		t.Errorf("the window link is %q, want one under %swindow/cpu/", win, href)
+	}
+
+	// pprof's own flame graph, on our server, with its scripts running
+	// under its page's policy: the chart is drawn and names the spin.
+	b.visit(t, href)
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelectorAll("#stack-chart .boxtext").length > 0`,
+		chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("pprof's flame graph did not draw: %v", err)
+	}
+	text := eval[string](t, b, `document.getElementById("stack-chart").innerText`)
+	if !strings.Contains(text, "spinBroken") {
+		t.Errorf("the flame graph does not name spinBroken: %.300q", text)
+	}
+	shot(t, b, "flamegraph.png")
+	if win != "" {
+		b.visit(t, win+"top")
+		if body := eval[string](t, b, `document.body.innerText`); !strings.Contains(body, "spinBroken") {
+			t.Errorf("the window's top does not name spinBroken: %.300q", body)
+		}
+	}
+}
+
+// visit navigates the tab to a path of the server.
+func (b *browser) visit(t *testing.T, path string) {
+	t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Navigate(strings.TrimSuffix(b.base, "/")+path)); err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+}
+
+// shot writes a screenshot into -profile-shots, if given, for a person to
+// look at.
+func shot(t *testing.T, b *browser, name string) {
+	t.Helper()
+	if *profileShots == "" {
+		return
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if err := os.WriteFile(*profileShots+"/"+name, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
