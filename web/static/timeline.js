@@ -71,12 +71,18 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
   let laneH = LANE_MIN;
   let barH = Math.round(LANE_MIN * BAR_SHARE);
 
-  const ctx = canvas.getContext('2d');
+  // ctx is the canvas's context, or for the length of drawTo another one.
+  let ctx = canvas.getContext('2d');
 
   const spacer = scroll.querySelector('.timeline-spacer');
 
   new ResizeObserver(() => schedule()).observe(scroll);
   scroll.addEventListener('scroll', () => schedule(), {passive: true});
+  // Presentation mode switches the page's theme without the system's.
+  window.addEventListener('concviz-restyle', () => {
+    colors = readColors();
+    schedule();
+  });
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
     colors = readColors();
     schedule();
@@ -90,7 +96,7 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
 
   return {
     setData, setCursor, setView, fit, reveal, zoomStep, panStep, select, selectNext, setFinding,
-    schedule, whenDrawn,
+    schedule, whenDrawn, drawTo,
     get view() { return {...view}; },
     get geometry() { return geometry; },
     get colors() { return {...colors.state}; },
@@ -176,6 +182,19 @@ export function timeline(canvas, {scroll, tooltip, onCursor, onSelect, onView, s
   // whenDrawn runs fn after the next frame has been drawn.
   function whenDrawn(fn) {
     afterDraw.push(fn);
+    schedule();
+  }
+
+  // drawTo draws the view as it is on screen into another 2D context (an
+  // export's), with the same code as the canvas.
+  function drawTo(other) {
+    const own = ctx;
+    ctx = other;
+    try {
+      draw();
+    } finally {
+      ctx = own;
+    }
     schedule();
   }
 
