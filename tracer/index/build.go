@@ -74,6 +74,13 @@ type batch struct {
 	err error
 }
 
+// readyEvents is how many events make the index Ready before its first
+// generation is known to be complete: that is only known from the next
+// generation's sync event, which the reader hands out once it has read all
+// of that generation too, and a generation of a busy program holds
+// millions of events.
+const readyEvents = 1 << 20
+
 // batches is how many batches the reader may be ahead of the indexer.
 const batches = 4
 
@@ -117,8 +124,9 @@ func (x *Index) build(ctx context.Context, r io.Reader, opt Options) error {
 		x.bytes = b.read
 		started := x.started
 		x.mu.Unlock()
-		if x.gens >= 2 || b.err == io.EOF {
-			// The first generation is complete: a view can draw it.
+		if x.gens >= 2 || x.events >= readyEvents || b.err == io.EOF {
+			// The first generation is complete, or enough of it is
+			// indexed: a view can draw it.
 			x.markReady()
 		}
 		if opt.Progress != nil && (b.read-lastProgress >= 1<<20 || b.err != nil) {

@@ -18,13 +18,14 @@
 // One goroutine builds the index (Build) while any number of others query
 // it: they see the trace up to the last batch of events added, with the
 // open span of each goroutine ending at Now. Ready says when the first
-// generation is complete, so that a first frame can be drawn long before
-// the whole file is read.
+// generation is indexed (or enough of it), so that a first frame can be
+// drawn long before the whole file is read.
 package index
 
 import (
 	"runtime"
 	"sync"
+	"unsafe"
 
 	"github.com/concviz/concviz/tracer"
 	"golang.org/x/exp/trace"
@@ -136,8 +137,9 @@ func (x *Index) markReady() {
 	x.readyOnce.Do(func() { close(x.ready) })
 }
 
-// Ready is closed once the first generation of the trace is indexed (or
-// Build has ended): from then on a window shows real goroutines.
+// Ready is closed once the first generation of the trace is indexed, or a
+// million events of it, or Build has ended: from then on a window shows
+// real goroutines, and a view can draw its first frame.
 func (x *Index) Ready() <-chan struct{} { return x.ready }
 
 // Done is closed when Build has returned.
@@ -157,7 +159,8 @@ type Stats struct {
 	Size  int64 `json:"size,omitempty"`
 	// Now is the time of the latest event, in nanoseconds since the first.
 	Now int64 `json:"now_ns"`
-	// IndexBytes is the memory held by the encoded spans.
+	// IndexBytes is the memory held by the encoded spans and their
+	// segment headers.
 	IndexBytes int64 `json:"index_bytes"`
 	Stacks     int   `json:"stacks"`
 	Kinds      int   `json:"kinds"`
@@ -173,10 +176,13 @@ func (x *Index) Stats() Stats {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	open := int64(0)
+	mem := x.arena.size()
 	for _, ln := range x.lanes {
 		if ln.hasCur {
 			open++
 		}
+		l := &ln.spans
+		mem += int64(cap(l.segs))*int64(unsafe.Sizeof(segment{})) + int64(cap(l.sums))*int64(unsafe.Sizeof(stateSum32{})) + int64(cap(l.buf))
 	}
 	return Stats{
 		Events:      x.events,
@@ -186,7 +192,7 @@ func (x *Index) Stats() Stats {
 		Bytes:       x.bytes,
 		Size:        x.size,
 		Now:         x.now(),
-		IndexBytes:  x.arena.size(),
+		IndexBytes:  mem,
 		Stacks:      len(x.stacks),
 		Kinds:       len(x.kinds),
 		Done:        x.finished,
