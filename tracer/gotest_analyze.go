@@ -443,7 +443,7 @@ func (a *testAnalysis) hang(h *hangReport) (int64, Finding) {
 		}
 		parts = append(parts, fmt.Sprintf("G%d (%s) %s %s", ref.ID, ref.Name, waitPhrase(ref.State, ref.Reason, ref.Location.Source), at))
 	}
-	who, stopped := "The program", "viz trace stopped it: a deadlock"
+	who, stopped := "The program", "viz trace stopped it"
 	if !a.program {
 		who, stopped = "The test binary, outside any single test,", "viz test stopped it rather than wait for go test's timeout"
 		if root != 0 {
@@ -456,7 +456,14 @@ func (a *testAnalysis) hang(h *hangReport) (int64, Finding) {
 	case 1:
 		f.Summary = fmt.Sprintf("%s hangs: %s, and none of its goroutines is left to wake it. Nothing changed for %s, so %s.", who, parts[0], h.Quiet, stopped)
 	default:
-		f.Summary = fmt.Sprintf("%s hangs: every one of its goroutines is blocked and none can wake another: %s. Nothing changed for %s, so %s.", who, joinAnd(parts), h.Quiet, stopped)
+		// The scenarios' own explanation, which follows the chain of
+		// waits through the source and names the cycle where it sees one.
+		d.deadlock(stuck)
+		chain := d.rep.Findings[0].Summary
+		if root != 0 {
+			chain = strings.Replace(chain, "Every goroutine is blocked", "Every goroutine of the test is blocked", 1)
+		}
+		f.Summary = fmt.Sprintf("%s hangs: %s Nothing changed for %s, so %s.", who, chain, h.Quiet, stopped)
 	}
 	return root, f
 }
