@@ -169,6 +169,9 @@ func TestHang(t *testing.T) {
 	if len(f.Goroutines) != 2 {
 		t.Errorf("goroutines %+v, want the test's two", f.Goroutines)
 	}
+	if !strings.Contains(f.Summary, "TestCrossWait hangs") || !strings.Contains(f.Summary, "cycle") {
+		t.Errorf("summary does not name the test and the cycle: %s", f.Summary)
+	}
 	for _, name := range []string{"TestFine", "TestBusy"} {
 		if o := testReport(t, p, name); len(o.Findings) != 0 {
 			t.Errorf("%s has findings %+v", name, o.Findings)
