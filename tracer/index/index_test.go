@@ -209,3 +209,28 @@ func TestTruncated(t *testing.T) {
 		t.Errorf("goroutines: got %d, want %d", st.Goroutines, len(tl.Goroutines))
 	}
 }
+
+// TestCancel checks that Build stops when its context ends, keeps what it
+// indexed and says it is done.
+func TestCancel(t *testing.T) {
+	data := record(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	x := New()
+	if err := x.Build(ctx, bytes.NewReader(data), Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+	select {
+	case <-x.Done():
+	default:
+		t.Error("Done is not closed")
+	}
+	select {
+	case <-x.Ready():
+	default:
+		t.Error("Ready is not closed")
+	}
+	if !x.Stats().Done {
+		t.Error("the stats do not say done")
+	}
+}

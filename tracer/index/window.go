@@ -64,8 +64,20 @@ type Window struct {
 	Lanes []LaneWindow `json:"lanes"`
 }
 
-// Window answers a query from the part of the trace indexed so far.
+// The bounds of a query, which keep one answer to a few megabytes however
+// it is asked: a view shows tens of lanes and a few thousand pixels.
+const (
+	MaxLanes  = 1000
+	MaxPixels = 1 << 14
+)
+
+// Window answers a query from the part of the trace indexed so far. A
+// query for more than MaxLanes lanes gets the first MaxLanes; one wider
+// than MaxPixels is answered at MaxPixels.
 func (x *Index) Window(q Query) Window {
+	q.Count = min(q.Count, MaxLanes)
+	q.IDs = q.IDs[:min(len(q.IDs), MaxLanes)]
+	q.Pixels = min(q.Pixels, MaxPixels)
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	w := Window{Start: q.Start, End: q.End, Pixels: q.Pixels, Now: x.now(), Done: x.finished, Lanes: []LaneWindow{}}

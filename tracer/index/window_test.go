@@ -327,3 +327,23 @@ func TestConcurrentQueries(t *testing.T) {
 		t.Error("the window of a finished index is not done")
 	}
 }
+
+// TestWindowBounds checks that an oversized query is cut to size.
+func TestWindowBounds(t *testing.T) {
+	var lanes []handLane
+	var ids []int64
+	for i := range MaxLanes + 10 {
+		lanes = append(lanes, handLane{int64(i + 1), "main.f", []step{{0, run, ""}}})
+		ids = append(ids, int64(i+1))
+	}
+	x := handmade(10, lanes...)
+	if n := len(x.Window(Query{End: 10, Count: 1 << 30}).Lanes); n != MaxLanes {
+		t.Errorf("by position: got %d lanes, want %d", n, MaxLanes)
+	}
+	if n := len(x.Window(Query{End: 10, IDs: ids}).Lanes); n != MaxLanes {
+		t.Errorf("by id: got %d lanes, want %d", n, MaxLanes)
+	}
+	if w := x.Window(Query{End: 1 << 40, Pixels: 1 << 30, Count: 1}); w.Pixels != MaxPixels || w.Resolution != (1<<40)/MaxPixels {
+		t.Errorf("got %d pixels of %d ns, want %d pixels", w.Pixels, w.Resolution, MaxPixels)
+	}
+}
