@@ -100,6 +100,7 @@ func TestBrowserCompare(t *testing.T) {
 	if st.Outcome != "race" {
 		t.Fatalf("broken race-counter: outcome %q, want race", st.Outcome)
 	}
+	b.shot(t, "single.png")
 	if _, err := chromedp.Run(b.ctx, chromedp.Click(chromedp.CSS(`#compare-button`))); err != nil {
 		t.Fatalf("click compare: %v", err)
 	}
@@ -170,6 +171,17 @@ func TestBrowserCompare(t *testing.T) {
 		t.Errorf("the broken run's code pane does not outline the race's lines")
 	}
 	b.shot(t, "compare-stepped.png")
+
+	// Back in the single view, the tab's history holds both runs.
+	b.open(t, "scenario=race-counter&variant=broken")
+	b.waitEnded(t, "broken")
+	if _, err := chromedp.Run(b.ctx, chromedp.Click(chromedp.CSS(`#history-button`))); err != nil {
+		t.Fatal(err)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll("#history-list li").length`); n < 3 {
+		t.Errorf("history lists %d runs, want the 3 of this tab", n)
+	}
+	b.shot(t, "history.png")
 }
 
 // TestBrowserUserTrace is the developer's path: a trace of `go test

@@ -84,7 +84,7 @@ func variantDiff(sc *scenarios.Scenario, a, b string) (*DiffInfo, error) {
 		fix[n] = true
 	}
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, sc.File, src, parser.SkipObjectResolution)
+	f, err := parser.ParseFile(fset, sc.File, src, parser.ParseComments|parser.SkipObjectResolution)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", sc.File, err)
 	}
