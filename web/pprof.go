@@ -232,11 +232,22 @@ func (s *Server) pprofUI(rec, key string) (*pprofUI, int, error) {
 		}
 		name = fmt.Sprintf("%s-%d-%d", kind, start, end)
 	}
-	prefix := "profile"
-	if info, _, _, _, err := s.store.Get(rec); err == nil && info.Scenario != "" {
-		prefix = info.Scenario + "-" + info.Variant
+	// The file name and pprof's title say which run and which window.
+	prefix, title := "profile", "trace"
+	if info, _, _, _, err := s.store.Get(rec); err == nil {
+		switch {
+		case info.Scenario != "":
+			prefix, title = info.Scenario+"-"+info.Variant, info.Scenario+" "+info.Variant
+		case info.Name != "":
+			title = info.Name
+		}
 	}
-	ui, err := newPprofUI(data, prefix+"-"+name+".pb.gz")
+	if w, ok := strings.CutPrefix(name, "cpu-"); ok {
+		title += " " + windowTitle(w)
+	} else if w, ok := strings.CutPrefix(name, "wall-"); ok {
+		title += " " + windowTitle(w)
+	}
+	ui, err := newPprofUI(data, prefix+"-"+name+".pb.gz", title)
 	if err != nil {
 		return nil, http.StatusInternalServerError, err
 	}
@@ -252,10 +263,22 @@ var pprofMu sync.Mutex
 // handlers of its web interface. The driver is asked to serve on
 // localhost:0, a port it never opens: its HTTPServer hook receives the
 // handlers, and this server serves them.
-func newPprofUI(data []byte, filename string) (*pprofUI, error) {
+func newPprofUI(data []byte, filename, title string) (*pprofUI, error) {
 	p, err := profile.ParseData(data)
 	if err != nil {
 		return nil, fmt.Errorf("parse the profile: %w", err)
+	}
+	// pprof titles its pages with the main binary's file: name the run
+	// instead. Only the pages see this; the download is the profile as
+	// it was recorded.
+	if len(p.Mapping) > 0 {
+		p.Mapping[0].File = title
+	} else {
+		m := &profile.Mapping{ID: 1, File: title, HasFunctions: true, HasFilenames: true, HasLineNumbers: true}
+		p.Mapping = []*profile.Mapping{m}
+		for _, l := range p.Location {
+			l.Mapping = m
+		}
 	}
 	ui := &pprofUI{data: data, filename: filename}
 	pprofMu.Lock()
@@ -384,6 +407,18 @@ func runProfile(sc *scenarios.Scenario, asked string) (string, error) {
 		return asked, nil
 	}
 	return "", fmt.Errorf("unknown profile %q; want %q, %q or %q", clip(asked), tracer.ProfileCPU, tracer.ProfileWall, "none")
+}
+
+// windowTitle writes a window's "start-end" in nanoseconds as a range of
+// durations for pprof's title.
+func windowTitle(w string) string {
+	a, b, _ := strings.Cut(w, "-")
+	start, err1 := strconv.ParseInt(a, 10, 64)
+	end, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil {
+		return w
+	}
+	return "from " + time.Duration(start).Round(time.Microsecond).String() + " to " + time.Duration(end).Round(time.Microsecond).String()
 }
 
 // sentence makes an error's text a sentence for a page.

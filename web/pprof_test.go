@@ -101,11 +101,11 @@ func TestPprofOfARealRun(t *testing.T) {
 		path string
 		body string // regexp
 	}{
-		{"flamegraph", `(?s)<html.*spinBroken`},
+		{"flamegraph", `(?s)<title>select-default-spin broken cpu</title>.*spinBroken`},
 		{"top", `(?s)<html.*spinBroken`},
 		{"source?f=spinBroken", `(?s)select_default_spin\.go.*default: // BUG`},
 		{"peek?f=spinBroken", `spinBroken`},
-		{"window/cpu/0/" + dur + "/top", `(?s)<html.*spinBroken`},
+		{"window/cpu/0/" + dur + "/top", `(?s)<title>select-default-spin broken from 0s to [0-9.]+ms cpu</title>.*spinBroken`},
 		{"window/wall/0/" + dur + "/top", `(?s)<html.*produceLater\.func1`},
 	}
 	for _, pg := range pages {
