@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -20,17 +21,27 @@ import (
 var errFound = errors.New("problems found")
 
 func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("test", "test [packages] [-run regexp] [-race] [--json] [--timeout D] [--hang-after D] [--trace-dir DIR] [-- test binary flags]", stderr)
+	fs := newFlagSet("test", "test [packages] [-run regexp] [-race] [--json] [--open] [--timeout D] [--hang-after D] [--trace-dir DIR] [-- test binary flags]", stderr)
 	run := fs.String("run", "", "run only the tests matching this regexp, as go test -run")
 	race := fs.Bool("race", false, "build the tests with the race detector and report each race with its test")
 	asJSON := fs.Bool("json", false, "print one JSON object per test (and per package problem outside any test)")
 	timeout := fs.Duration("timeout", tracer.DefaultTestTimeout, "stop a package's tests after this long, as go test -timeout")
 	hangAfter := fs.Duration("hang-after", tracer.DefaultHangAfter, "report a hang when every goroutine of a test stays blocked this long")
 	traceDir := fs.String("trace-dir", "", "keep each package's execution trace in `DIR`, for viz open or go tool trace")
+	open := fs.Bool("open", false, "then show the trace of the first package with a problem in the browser, until interrupted")
 	mine, binArgs := splitDashDash(args)
 	pkgs, err := parseArgs(fs, mine)
 	if err != nil {
 		return err
+	}
+	if *open && *traceDir == "" {
+		dir, err := os.MkdirTemp("", "concviz-traces-")
+		if err != nil {
+			return fmt.Errorf("test: keep the traces to open: %w", err)
+		}
+		// The visualizer reads the file before it serves it.
+		defer os.RemoveAll(dir)
+		*traceDir = dir
 	}
 	if *hangAfter <= 0 || *timeout <= 0 {
 		return usagef("test: --timeout and --hang-after must be positive")
@@ -45,10 +56,14 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		TraceDir:  *traceDir,
 	}
 	problems, total := 0, 0
+	var show *tracer.PackageReport
 	opt.OnPackage = func(p *tracer.PackageReport) {
 		total++
 		if p.Problem() {
 			problems++
+		}
+		if p.TracePath != "" && (show == nil || p.Problem() && !show.Problem()) {
+			show = p
 		}
 		if *asJSON {
 			writeTestJSON(stdout, p)
@@ -63,10 +78,47 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return err
 	}
+	if *open && show != nil {
+		fmt.Fprintf(stdout, "\nviz: showing %s%s\n", show.Package, testLanes(show))
+		if err := openTrace(ctx, show.TracePath, true, stdout, stderr); err != nil {
+			return err
+		}
+	}
 	if problems > 0 {
 		return fmt.Errorf("%w in %d of %d packages", errFound, problems, total)
 	}
 	return nil
+}
+
+// testLanes says which lane of the timeline runs which test with a
+// problem: the visualizer reads a plain trace, which names no test.
+func testLanes(p *tracer.PackageReport) string {
+	var parts []string
+	for _, t := range p.Tests {
+		if t.Goroutine != 0 && (t.Outcome != scenarios.OK || t.Result == "fail") {
+			parts = append(parts, fmt.Sprintf("%s runs in G%d", t.Test, t.Goroutine))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
+}
+
+// openTrace serves a kept trace in the visualizer, as viz open does, on a
+// free port, until ctx ends; browser says whether to open a browser on it.
+func openTrace(ctx context.Context, path string, browser bool, stdout, stderr io.Writer) error {
+	// The trace is the user's, or temporary: no copy goes to the data
+	// directory of recordings.
+	args := []string{"--addr", "127.0.0.1:0", "--data=", path}
+	if browser {
+		args = append([]string{"--open"}, args...)
+	}
+	err := cmdOpen(ctx, args, stdout, stderr)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 // splitDashDash splits the arguments at the first "--".

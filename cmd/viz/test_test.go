@@ -2,11 +2,15 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // The packages under testdata at the repository root have known leaks,
@@ -123,4 +127,59 @@ func TestTestTraceDir(t *testing.T) {
 	if fi, err := os.Stat(want); err != nil || fi.Size() == 0 {
 		t.Errorf("no trace kept: %v", err)
 	}
+}
+
+// TestOpenTrace checks that a kept trace is served the way --open shows
+// it (without starting a browser), and that the server ends with ctx.
+func TestOpenTrace(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, stderr := viz(t, "test", "--trace-dir", dir, "../../testdata/leaky"); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, stderr)
+	}
+	path := filepath.Join(dir, "github.com_concviz_concviz_testdata_leaky.trace")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out lockedText
+	done := make(chan error, 1)
+	go func() { done <- openTrace(ctx, path, false, &out, &out) }()
+	url := ""
+	for deadline := time.Now().Add(20 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, rest, ok := strings.Cut(out.String(), "serving on "); ok {
+			url, _, _ = strings.Cut(rest, "\n")
+		}
+	}
+	if url == "" {
+		cancel()
+		t.Fatalf("not serving: %s (%v)", out.String(), <-done)
+	}
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET %s: %s", url, resp.Status)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serving ended with %v", err)
+	}
+}
+
+// lockedText is output written by one goroutine and read by another.
+type lockedText struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedText) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedText) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

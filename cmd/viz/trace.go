@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,12 +17,13 @@ import (
 )
 
 func cmdTrace(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("trace", "trace [--json] [--timeout D] [--hang-after D] [--trace-out FILE] -- [build flags] package|files.go [arguments]", stderr)
+	fs := newFlagSet("trace", "trace [--json] [--open] [--timeout D] [--hang-after D] [--trace-out FILE] -- [build flags] package|files.go [arguments]", stderr)
 	asJSON := fs.Bool("json", false, "print the report as one JSON object (the program's output goes to stderr)")
 	timeout := fs.Duration("timeout", tracer.DefaultTimeout, "kill the program after this long")
 	hangAfter := fs.Duration("hang-after", tracer.DefaultHangAfter, "report a deadlock when every goroutine stays blocked this long")
 	width := fs.Int("width", 72, "columns of the text timeline")
 	traceOut := fs.String("trace-out", "", "keep the program's execution trace in `FILE`, for viz open or go tool trace")
+	open := fs.Bool("open", false, "then show the trace in the browser, until interrupted")
 	// The program's arguments are go run's: they start at the first
 	// argument that is not one of viz's flags, or after "--".
 	if err := fs.Parse(args); err != nil {
@@ -36,6 +38,15 @@ func cmdTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *hangAfter <= 0 || *timeout <= 0 {
 		return usagef("trace: --timeout and --hang-after must be positive")
+	}
+	if *open && *traceOut == "" {
+		dir, err := os.MkdirTemp("", "concviz-trace-")
+		if err != nil {
+			return fmt.Errorf("trace: keep the trace to open: %w", err)
+		}
+		// The visualizer reads the file before it serves it.
+		defer os.RemoveAll(dir)
+		*traceOut = filepath.Join(dir, "program.trace")
 	}
 	progOut := stdout
 	if *asJSON {
@@ -71,8 +82,13 @@ func cmdTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		renderTimeline(stdout, res.Timeline, *width)
 		fmt.Fprintln(stdout)
 		printProgramReport(stdout, rep)
-		if *traceOut != "" {
+		if *traceOut != "" && !*open {
 			fmt.Fprintf(stdout, "\ntrace: %s (viz open %s)\n", *traceOut, *traceOut)
+		}
+	}
+	if *open {
+		if err := openTrace(ctx, *traceOut, true, stdout, stderr); err != nil {
+			return err
 		}
 	}
 	if rep.Outcome != scenarios.OK {
