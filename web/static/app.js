@@ -627,6 +627,8 @@ async function main() {
     resetRun();
     recording = v.recording;
     reopened = true;
+    // Any window of a kept recording can be profiled from its trace.
+    rtv.setRun({recording: v.recording.id, profile: ''});
     userTrace = !s;
     scenario = s;
     variant = v.meta.variant || 'broken';
