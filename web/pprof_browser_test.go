@@ -31,6 +31,33 @@ type runtimeDrawn struct {
 // the w key opens a profile of the visible window.
 func TestBrowserRuntimeAndProfile(t *testing.T) {
 	b := newBrowser(t, 1440, 900)
+	b.open(t, "")
+	// The pure parts of runtime.js, in the browser that runs them.
+	cases := []struct{ js, want string }{
+		{`m.applyRuntimeDelta({gc: [{start: 0, end: -1}], stw: [], heap: [{t: 0, v: 1}], heap_goal: []},
+			{gc_from: 0, gc: [{start: 0, end: 5}, {start: 9, end: -1}], stw_from: 0, stw: [], heap: [{t: 3, v: 2}], heap_goal: [{t: 3, v: 4}]})`,
+			`{"gc":[{"start":0,"end":5},{"start":9,"end":-1}],"stw":[],"heap":[{"t":0,"v":1},{"t":3,"v":2}],"heap_goal":[{"t":3,"v":4}]}`},
+		{`m.stepPoints([{t: 0, v: 10}, {t: 50, v: 20}], {start: 0, end: 100}, 0, 100, 100)`, `[[0,10],[50,10],[50,20],[100,20]]`},
+		{`m.stepPoints([{t: 0, v: 10}, {t: 50, v: 20}], {start: 25, end: 100}, 0, 75, 100)`, `[[0,10],[25,10],[25,20],[75,20]]`},
+		{`m.stepPoints([], {start: 0, end: 100}, 0, 100, 100)`, `[]`},
+		{`m.valueAt([{t: 0, v: 10}, {t: 50, v: 20}], 49)`, `10`},
+		{`m.countAt([{spans: [{start: 0, end: 10, state: "running"}, {start: 10, end: -1, state: "blocked-recv"}]},
+			{spans: [{start: 0, end: -1, state: "sleep"}]}], 5, 20)`, `{"running":1,"runnable":0,"syscall":0,"blocked":1}`},
+		{`(r => [r.max, r.buckets.map(b => [b.t, b.running, b.blocked])])(m.stateCounts(
+			[{spans: [{start: 0, end: 10, state: "running"}, {start: 10, end: -1, state: "blocked-recv"}]},
+			{spans: [{start: 0, end: -1, state: "sleep"}]}], {start: 0, end: 20}, 0, 20, 20, 10))`, `[2,[[5,1,1],[15,0,2]]]`},
+		{`m.windowProfileURL("ab/c", "cpu", {start: 1.5, end: 9.2})`, `"/pprof/ab%2Fc/window/cpu/1/10/"`},
+		{`[m.windowKind("cpu"), m.windowKind("wall"), m.windowKind("")]`, `["cpu","wall","wall"]`},
+	}
+	for _, c := range cases {
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`import("/runtime.js").then(m => JSON.stringify(`+c.js+`))`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Errorf("%s: %v", c.js, err)
+		} else if got != c.want {
+			t.Errorf("%s = %s, want %s", c.js, got, c.want)
+		}
+	}
+
 	b.open(t, "scenario=select-default-spin&variant=broken")
 	b.waitEnded(t, "broken")
 	// The scenario records no profile by default; pick one and run again.
