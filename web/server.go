@@ -206,6 +206,12 @@ const (
 	// readHeaderTimeout bounds how long a client may take to send its
 	// request headers, so that idle half-open connections do not pile up.
 	readHeaderTimeout = 10 * time.Second
+	// requestTimeout bounds reading a whole request, body included, so that
+	// a client trickling an upload cannot hold its handler for ever. The
+	// largest upload takes about a second over loopback and well under a
+	// minute over a classroom's network. (A websocket's own deadlines
+	// replace it once the connection is upgraded.)
+	requestTimeout = 2 * time.Minute
 	// idleTimeout closes keep-alive connections that have been idle this
 	// long.
 	idleTimeout = 2 * time.Minute
@@ -267,6 +273,7 @@ func (s *Server) httpServer() *http.Server {
 	return &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       requestTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          log.New(logWriter{s.logf}, "", 0),
