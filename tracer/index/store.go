@@ -128,6 +128,15 @@ func (l *spanList) add(a *arena, start, end int64, kind uint32, state tracer.Sta
 		l.buf = l.buf[:0]
 		l.lastStart = start
 	}
+	if k := len(l.segs); l.n-int(l.segs[k-1].idx) >= isolateAfter && (end-start)*int64(l.n-int(l.segs[k-1].idx)) > isolateRatio*(start-l.segs[k-1].first) {
+		// A span far longer than those before it in the segment gets a
+		// segment of its own: the rest then stay short enough to be
+		// merged without decoding when zoomed out.
+		l.seal(a)
+		l.add(a, start, end, kind, state)
+		l.seal(a)
+		return
+	}
 	l.buf = binary.AppendUvarint(l.buf, uint64(start-l.lastStart))
 	l.buf = binary.AppendUvarint(l.buf, uint64(kind))
 	l.lastStart = start
@@ -136,6 +145,16 @@ func (l *spanList) add(a *arena, start, end int64, kind uint32, state tracer.Sta
 		l.last[state] += end - start
 	}
 }
+
+// A span isolateRatio times longer than the average of the isolateAfter or
+// more spans before it in its segment is put in a segment of its own. The
+// lower bound on the spans before it caps the cost of the extra segment
+// headers at a byte or two per span, even in a lane whose spans alternate
+// between very short and very long.
+const (
+	isolateAfter = 64
+	isolateRatio = 64
+)
 
 // seal moves the last segment into the arena.
 func (l *spanList) seal(a *arena) {

@@ -138,9 +138,13 @@ func TestWindowProperties(t *testing.T) {
 			continue
 		}
 		steps = append(steps, step{now, st, ""})
-		if rng.IntN(10) == 0 {
+		switch {
+		case rng.IntN(200) == 0:
+			// Far longer than the rest: it gets a segment of its own.
+			now += 10_000_000 + rng.Int64N(1_000_000)
+		case rng.IntN(10) == 0:
 			now += rng.Int64N(100000)
-		} else {
+		default:
 			now += rng.Int64N(100)
 		}
 	}
@@ -154,8 +158,18 @@ func TestWindowProperties(t *testing.T) {
 }
 
 func checkLane(t *testing.T, x *Index, steps []step, now int64, rng *rand.Rand) {
-	if segs := len(x.lanes[0].spans.segs); segs < 10 {
+	l := &x.lanes[0].spans
+	if segs := len(l.segs); segs < 10 {
 		t.Fatalf("the lane has only %d segments; the test wants many", segs)
+	}
+	single := 0
+	for i := range l.segs {
+		if l.count(i) == 1 {
+			single++
+		}
+	}
+	if single == 0 {
+		t.Fatalf("no span has a segment of its own; the test wants some")
 	}
 	raw := x.Window(Query{Start: 0, End: now, Count: 1}).Lanes[0].Spans
 	if len(raw) != len(steps) {
