@@ -62,6 +62,13 @@ type browser struct {
 // only where no chromium is installed.
 func newBrowser(t *testing.T, width, height int) *browser {
 	t.Helper()
+	return newBrowserWith(t, width, height, Options{})
+}
+
+// newBrowserWith is newBrowser with a server of the given options (their
+// Logf is the test's).
+func newBrowserWith(t *testing.T, width, height int, opt Options) *browser {
+	t.Helper()
 	path := chromiumPath
 	if _, err := os.Stat(path); err != nil {
 		p, lerr := exec.LookPath("chromium")
@@ -71,7 +78,8 @@ func newBrowser(t *testing.T, width, height int) *browser {
 		path = p
 	}
 
-	srv := NewServer(Options{Logf: t.Logf})
+	opt.Logf = t.Logf
+	srv := NewServer(opt)
 	ts := httptest.NewServer(srv.Handler())
 	// Cleanups run last-in first-out: the browser closes, then the
 	// sessions end (killing any child), then the listener.

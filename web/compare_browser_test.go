@@ -20,6 +20,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/concviz/concviz/tracer"
 )
 
 // compareState is window.concviz of the side-by-side view (compare.js).
@@ -317,4 +319,60 @@ func TestUploadRefusals(t *testing.T) {
 	if code, _ := post([]byte("hello"), cross); code != http.StatusForbidden {
 		t.Errorf("cross-site post: %d, want 403", code)
 	}
+}
+
+// TestBrowserOpenPair is `viz open a b`: the server is told to open two
+// recordings, and the page's plain address shows them side by side, a
+// user's trace beside a concviz recording, with the pair in the URL.
+func TestBrowserOpenPair(t *testing.T) {
+	store, err := NewStore("", 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, name := range []string{"deadlock-cross-wait-broken", "deadlock-cross-wait-fixed"} {
+		rec, tl, err := tracer.OpenRecording(fixtureTrace(t, name), name+".trace")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := store.Add(rec, tl, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, info.ID)
+	}
+	b := newBrowserWith(t, 1280, 900, Options{Store: store, Open: ids})
+	if _, err := chromedp.Run(b.ctx, chromedp.Navigate(b.base)); err != nil {
+		t.Fatal(err)
+	}
+	poll := `(() => { const c = window.concviz; return !!c && c.mode === "compare" && c.endDrawn; })()`
+	if err := b.waitAcrossNavigation(poll, 20*time.Second); err != nil {
+		t.Fatalf("the pair never drew: %v", err)
+	}
+	cs := b.compareState(t)
+	if len(cs.Runs) != 2 || cs.Runs[0].ID != ids[0] || cs.Runs[1].ID != ids[1] {
+		t.Fatalf("runs %+v, want %q", cs.Runs, ids)
+	}
+	if got := eval[string](t, b, `location.search`); got != "?open="+ids[0]+","+ids[1] {
+		t.Errorf("address %q does not carry the pair", got)
+	}
+	// Raw concviz traces name their puzzle: the strip has no report, but
+	// the diff of the two variants is there.
+	if len(cs.Diff) == 0 {
+		t.Errorf("no diff of broken against fixed")
+	}
+	for i, r := range cs.Runs {
+		if len(r.Lanes) != 2 {
+			t.Errorf("run %d: %d lanes, want the scenario's 2", i, len(r.Lanes))
+		}
+	}
+	// Scrub: both cursors follow.
+	eval[bool](t, b, `(document.activeElement.blur(), true)`)
+	b.press(t, kb.End)
+	time.Sleep(100 * time.Millisecond)
+	cs = b.compareState(t)
+	if cs.Runs[0].Cursor != cs.Runs[1].Cursor || cs.Cursor == 0 {
+		t.Errorf("after End: cursors %d and %d", cs.Runs[0].Cursor, cs.Runs[1].Cursor)
+	}
+	b.shot(t, "open-pair.png")
 }

@@ -163,6 +163,22 @@ func TestRecordingRoutes(t *testing.T) {
 	}
 }
 
+// TestUploadTruncated: a trace cut short opens, and says how much was lost.
+func TestUploadTruncated(t *testing.T) {
+	_, ts := newTestServer(t, Options{})
+	data := fixtureTrace(t, "leak-unread-result-broken")
+	resp, err := http.Post(ts.URL+"/api/recordings?name=cut.out", "application/octet-stream", bytes.NewReader(data[:len(data)*2/3]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var up UploadResult
+	json.NewDecoder(resp.Body).Decode(&up)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(strings.Join(up.Warnings, " "), "could not be used") {
+		t.Errorf("truncated upload: %d %+v", resp.StatusCode, up)
+	}
+}
+
 func getJSONAt(t *testing.T, url string, v any) {
 	t.Helper()
 	r, err := http.Get(url)

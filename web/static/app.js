@@ -788,7 +788,7 @@ async function main() {
       a.textContent = h.scenario ? `${h.scenario} ${h.variant}` : h.name || h.id;
       const out = document.createElement('span');
       out.className = 'badge';
-      out.dataset.bad = String(!!h.outcome && h.outcome !== 'ok');
+      out.dataset.bad = h.outcome ? String(h.outcome !== 'ok') : 'none';
       out.textContent = h.outcome || 'trace';
       const when = document.createElement('span');
       when.className = 'when';

@@ -28,6 +28,11 @@ import {timeline} from './timeline.js';
 const LANE_COLORS = 7;
 // BLOCK_ROWS is how many wait reasons the strip lists at most.
 const BLOCK_ROWS = 5;
+// NO_REPORT is the strip's outcome of a raw trace, which carries no
+// diagnosis.
+const NO_REPORT = 'raw trace, no report';
+// KEYS is the one-line list of the view's keys.
+const KEYS = 'Space play · ← → step · + − zoom · 0 fit · Home End · [ ] speed · / filter · s swap';
 // GROUP_OVER is the goroutine count past which the view starts grouped.
 const GROUP_OVER = 100;
 
@@ -83,7 +88,8 @@ export async function compareView(ids, catalog) {
   filter.setAttribute('aria-label', 'Filter the goroutines of both runs');
   const groupBox = toggle('group by function', (on) => { group = on; refreshAll(); });
   controls.append(playerEl, filter, groupBox);
-  main.append(stripEl, controls);
+  const keys = el('p', 'cmp-keys', KEYS);
+  main.append(stripEl, controls, keys);
   document.body.append(bar, main);
 
   const play = player(playerEl, {
@@ -157,7 +163,7 @@ export async function compareView(ids, catalog) {
     const head = el('div', 'cmp-head');
     const name = el('h2', '', label(r));
     const outcome = el('span', 'badge', r.report ? r.report.outcome : 'trace');
-    outcome.dataset.bad = String(!!r.report && r.report.outcome !== 'ok');
+    outcome.dataset.bad = r.report ? String(r.report.outcome !== 'ok') : 'none';
     const save = el('a', 'save', 'Save');
     save.href = `/api/recordings/${encodeURIComponent(r.id)}/file`;
     save.title = 'Download this run as one .concviz file (the trace inside opens in go tool trace)';
@@ -326,7 +332,7 @@ export async function compareView(ids, catalog) {
       .sort((x, y) => Math.max(block[1].get(y) || 0, block[0].get(y) || 0) - Math.max(block[1].get(x) || 0, block[0].get(x) || 0))
       .slice(0, BLOCK_ROWS);
     strip = [
-      {label: 'outcome', a: a.report?.outcome || 'no diagnosis', b: b.report?.outcome || 'no diagnosis'},
+      {label: 'outcome', a: a.report?.outcome || NO_REPORT, b: b.report?.outcome || NO_REPORT},
       {label: 'goroutines', a: String(count(a)), b: String(count(b))},
       {label: 'wall time', a: formatDuration(a.report?.duration_ns ?? a.model.duration), b: formatDuration(b.report?.duration_ns ?? b.model.duration)},
       ...reasons.map((k) => ({label: k.startsWith('blocked-') ? `time blocked (${k.slice(8)})` : `time ${k}`, a: formatDuration(block[0].get(k) || 0), b: formatDuration(block[1].get(k) || 0)})),
@@ -344,7 +350,7 @@ export async function compareView(ids, catalog) {
         const td = tr.insertCell();
         td.textContent = v;
         if (row.a !== row.b) td.classList.add('differs');
-        if (row.label === 'outcome') td.dataset.outcome = v;
+        if (row.label === 'outcome' && v !== NO_REPORT) td.dataset.outcome = v;
       }
     }
     const diffEl = el('div', 'cmp-diff');
