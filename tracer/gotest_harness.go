@@ -48,14 +48,15 @@ const harnessPoll = 20 * time.Millisecond
 
 // DefaultHangAfter is how long every goroutine of a test must stay blocked,
 // unchanged, before viz test calls it a hang. A goroutine that waits on a
-// timer (a select with time.After, a context deadline) looks blocked in a
-// goroutine dump, so waits longer than this are taken for hangs; one second
-// is above the timeouts most tests use for "this should have happened by
-// now" and far below go test's own ten minutes.
+// timer looks blocked in a goroutine dump; the watchdog recognises the
+// timers it can see on the waiting lines (time.After, time.Tick, a Timer's
+// or Ticker's C) and counts those waits as sleeps, but not a context's
+// deadline or a timer passed in from elsewhere: such waits longer than this
+// are taken for hangs. One second is far below go test's own ten minutes.
 const DefaultHangAfter = time.Second
 
-// harnessFileName is the name the harness gets in the package directory;
-// the _test suffix keeps it out of anything but the test binary.
+// The names the harness gets in the package directory; the _test suffix
+// keeps the test harness out of anything but the test binary.
 const (
 	harnessTestFile    = "zz_concviz_harness_test.go"
 	harnessProgramFile = "zz_concviz_harness.go"
@@ -151,6 +152,10 @@ type zzConcvizG struct {
 	id, parent int64
 	status     string
 	funcs      []string
+	// site is the file:line where the goroutine waits; timer says the
+	// wait there can end by a timer.
+	site  string
+	timer bool
 }
 
 // zzConcvizWatch polls goroutine dumps until a test (or the program) hangs.
@@ -243,10 +248,18 @@ func zzConcvizParse(dump string) []zzConcvizG {
 			gs = append(gs, g)
 			continue
 		}
-		if len(gs) == 0 || line == "" || line[0] == '\t' {
+		if len(gs) == 0 || line == "" {
 			continue
 		}
 		g := &gs[len(gs)-1]
+		if line[0] == '\t' {
+			// The file line of the frame above: the first one outside
+			// the runtime is where the goroutine waits.
+			if n := len(g.funcs); g.site == "" && n > 0 && !strings.HasPrefix(g.funcs[n-1], "runtime.") && !strings.HasPrefix(g.funcs[n-1], "internal/") {
+				g.site, _, _ = strings.Cut(line[1:], " ")
+			}
+			continue
+		}
 		if rest, ok := strings.CutPrefix(line, "created by "); ok {
 			if _, p, ok := strings.Cut(rest, " in goroutine "); ok {
 				g.parent, _ = strconv.ParseInt(p, 10, 64)
@@ -257,7 +270,49 @@ func zzConcvizParse(dump string) []zzConcvizG {
 			g.funcs = append(g.funcs, line[:i])
 		}
 	}
+	for i := range gs {
+		if gs[i].status == "select" || gs[i].status == "chan receive" {
+			gs[i].timer = zzConcvizTimerWait(gs[i].site, gs[i].status == "select")
+		}
+	}
 	return gs
+}
+
+// zzConcvizSources caches the lines of the source files read so far.
+var zzConcvizSources = map[string][]string{}
+
+// zzConcvizTimerWait reports whether the source of a wait shows a timer
+// that will end it (time.After, time.Tick, a Timer's or Ticker's C): such
+// a goroutine wakes by itself, like one asleep, so it is not hung. For a
+// select the cases on the lines below the select count too.
+func zzConcvizTimerWait(site string, isSelect bool) bool {
+	colon := strings.LastIndexByte(site, ':')
+	if colon < 0 {
+		return false
+	}
+	file := site[:colon]
+	n, err := strconv.Atoi(site[colon+1:])
+	if err != nil || n <= 0 {
+		return false
+	}
+	lines, ok := zzConcvizSources[file]
+	if !ok {
+		if b, err := os.ReadFile(file); err == nil {
+			lines = strings.Split(string(b), "\n")
+		}
+		zzConcvizSources[file] = lines
+	}
+	last := n
+	if isSelect {
+		last = n + 15
+	}
+	for i := n - 1; i < last && i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if strings.Contains(l, "time.After(") || strings.Contains(l, "time.Tick(") || strings.Contains(l, ".C:") || strings.HasSuffix(l, ".C") {
+			return true
+		}
+	}
+	return false
 }
 
 // zzConcvizGroup sorts the dump's goroutines by the test that owns them
@@ -347,15 +402,13 @@ func zzConcvizSig(gs []zzConcvizG, blocked bool) (string, bool) {
 	parts := make([]string, 0, len(gs))
 	for _, g := range gs {
 		parts = append(parts, strconv.FormatInt(g.id, 10)+":"+g.status)
-		switch g.status {
-		case "running", "runnable", "preempted", "syscall", "":
+		switch {
+		case g.status == "running", g.status == "runnable", g.status == "preempted", g.status == "syscall", g.status == "":
 			ok = false
-		case "sleep", "IO wait":
+		case g.status == "sleep", g.status == "IO wait", g.timer:
 			ok = ok && !blocked
-		default:
-			if strings.HasPrefix(g.status, "GC") || strings.HasPrefix(g.status, "trace") {
-				ok = false
-			}
+		case strings.HasPrefix(g.status, "GC"), strings.HasPrefix(g.status, "trace"):
+			ok = false
 		}
 	}
 	sort.Strings(parts)

@@ -190,14 +190,15 @@ func TestHang(t *testing.T) {
 	}
 }
 
-// TestClean checks that correct concurrent tests report nothing.
+// TestClean checks that correct concurrent tests report nothing, with a
+// hang period shorter than one test's timer wait.
 func TestClean(t *testing.T) {
-	p := runTests(t, TestOptions{Packages: []string{"./testdata/clean"}, Args: []string{"-test.count=3"}})[0]
+	p := runTests(t, TestOptions{Packages: []string{"./testdata/clean"}, HangAfter: 250 * time.Millisecond, Args: []string{"-test.count=3"}})[0]
 	if p.Problem() || p.Outcome != scenarios.OK || len(p.Findings) != 0 {
 		t.Fatalf("clean package: outcome %s, findings %+v, tests %+v", p.Outcome, p.Findings, p.Tests)
 	}
-	if len(p.Tests) != 7 {
-		t.Errorf("%d tests, want 7", len(p.Tests))
+	if len(p.Tests) != 8 {
+		t.Errorf("%d tests, want 8", len(p.Tests))
 	}
 	for _, tr := range p.Tests {
 		if tr.Result != "pass" || tr.Outcome != scenarios.OK || len(tr.Findings) != 0 {

@@ -24,7 +24,7 @@ func TestTestCommand(t *testing.T) {
 		stdout []string
 		stderr string
 	}{
-		{[]string{"test", "../../testdata/clean"}, 0, []string{"ok    github.com/concviz/concviz/testdata/clean  7 tests, no leaks, hangs or races"}, ""},
+		{[]string{"test", "../../testdata/clean"}, 0, []string{"ok    github.com/concviz/concviz/testdata/clean  8 tests, no leaks, hangs or races"}, ""},
 		{[]string{"test", "../../testdata/leaky/..."}, 1, []string{
 			"--- LEAK: TestFirstResult", "leaky/leaky.go:12  results <- i // LEAK", "leaky/leaky.go:11  go func() { // STARTED",
 			"--- LEAK: TestParallel/leaks", "FAIL  github.com/concviz/concviz/testdata/leaky  3 leaks",

@@ -49,3 +49,15 @@ func TestParallel(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowTimer waits in a select on a timer longer than the hang period
+// viz test's own tests give this package: the watchdog must see the timer
+// on the line and not call it a hang.
+func TestSlowTimer(t *testing.T) {
+	never := make(chan int)
+	select {
+	case <-never:
+		t.Fatal("never sends")
+	case <-time.After(600 * time.Millisecond):
+	}
+}
