@@ -329,7 +329,7 @@ func (rm *room) push(v *viewer, b []byte) {
 }
 
 // snapshot queues on v what a newcomer needs: who it is, the current run
-// so far and the view; rm.mu must be held.
+// so far, the view and the open poll; rm.mu must be held.
 func (rm *room) snapshot(v *viewer) {
 	rm.push(v, rm.encode(Message{Type: MsgRoom, Room: &RoomState{Role: "viewer", Viewers: len(rm.viewers)}}))
 	if rm.started != nil {
@@ -354,7 +354,9 @@ func (rm *room) snapshot(v *viewer) {
 	}
 }
 
-// join adds a viewer and queues the current state for it.
+// join adds a viewer. It is sent nothing until it asks with "sync": a
+// page opens its socket by sending one, and would otherwise get the state
+// twice.
 func (rm *room) join(v *viewer) bool {
 	rm.mu.Lock()
 	if len(rm.viewers) >= rm.maxViewers() {
@@ -362,7 +364,6 @@ func (rm *room) join(v *viewer) bool {
 		return false
 	}
 	rm.viewers[v] = struct{}{}
-	rm.snapshot(v)
 	n := len(rm.viewers)
 	pres := rm.presenterList()
 	rm.mu.Unlock()

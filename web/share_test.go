@@ -76,6 +76,18 @@ func dialAs(t *testing.T, ts *httptest.Server, tok string) *websocket.Conn {
 	return c
 }
 
+// dialViewer opens a viewer's websocket as its page does: it reads who it
+// is, then asks for the room's state.
+func dialViewer(t *testing.T, ts *httptest.Server, tok string) *websocket.Conn {
+	t.Helper()
+	c := dialAs(t, ts, tok)
+	send(t, c, Message{Type: MsgSync})
+	if m := expect(t, c, MsgRoom); m.Room == nil || m.Room.Role != "viewer" {
+		t.Fatalf("first message %+v, want the viewer's room", m)
+	}
+	return c
+}
+
 func TestNewShareTokens(t *testing.T) {
 	a, err := NewShare()
 	if err != nil {
@@ -227,10 +239,7 @@ func TestViewerRoutes(t *testing.T) {
 func TestViewerCannotRun(t *testing.T) {
 	cr := &countingRun{}
 	_, ts, sh := newShared(t, Options{Run: cr.run})
-	c := dialAs(t, ts, sh.ViewerToken)
-	if m := expect(t, c, MsgRoom); m.Room == nil || m.Room.Role != "viewer" {
-		t.Fatalf("first message %+v, want the viewer's room", m)
-	}
+	c := dialViewer(t, ts, sh.ViewerToken)
 	for _, m := range []Message{
 		{Type: MsgRun, Scenario: "deadlock-cross-wait"},
 		{Type: MsgRun, Scenario: "deadlock-cross-wait", Variant: "fixed", Hidden: true},
@@ -250,8 +259,6 @@ func TestViewerCannotRun(t *testing.T) {
 	}
 	c.WriteMessage(websocket.TextMessage, []byte(`{"type":"run","scenario":`))
 	expect(t, c, MsgError)
-	send(t, c, Message{Type: MsgSync})
-	expect(t, c, MsgRoom)
 	if n := cr.calls.Load(); n != 0 {
 		t.Fatalf("a viewer's messages started %d runs", n)
 	}
@@ -289,8 +296,7 @@ func TestRoomFollows(t *testing.T) {
 	_, ts, sh := newShared(t, Options{Run: cr.run})
 	p := dialAs(t, ts, sh.PresenterToken)
 	expect(t, p, MsgRoom)
-	v1 := dialAs(t, ts, sh.ViewerToken)
-	expect(t, v1, MsgRoom)
+	v1 := dialViewer(t, ts, sh.ViewerToken)
 	if m := expect(t, p, MsgRoom); m.Room.Viewers != 1 {
 		t.Errorf("presenter told %d viewers, want 1", m.Room.Viewers)
 	}
@@ -315,8 +321,7 @@ func TestRoomFollows(t *testing.T) {
 	}
 
 	// A late joiner, mid-run, gets the run so far at once.
-	v2 := dialAs(t, ts, sh.ViewerToken)
-	expect(t, v2, MsgRoom)
+	v2 := dialViewer(t, ts, sh.ViewerToken)
 	expect(t, v2, MsgStarted)
 	late := newView()
 	for late.now != want.now {
@@ -369,12 +374,12 @@ func TestRoomFollows(t *testing.T) {
 	expect(t, v1, MsgError)
 
 	// A third joiner after the run gets its end, the view and the poll.
-	v3 := dialAs(t, ts, sh.ViewerToken)
+	v3 := dialViewer(t, ts, sh.ViewerToken)
 	kinds := []string{}
 	for _, m := range readUntil(t, v3, MsgPoll) {
 		kinds = append(kinds, m.Type)
 	}
-	if got, want := strings.Join(kinds, " "), "room started end view poll"; got != want {
+	if got, want := strings.Join(kinds, " "), "started end view poll"; got != want {
 		t.Errorf("late joiner after the run got %q, want %q", got, want)
 	}
 	if n := cr.calls.Load(); n != 1 {
@@ -392,8 +397,7 @@ func TestStalledViewerDropped(t *testing.T) {
 	p := dialAs(t, ts, sh.PresenterToken)
 	expect(t, p, MsgRoom)
 	stalled := dialAs(t, ts, sh.ViewerToken) // never read again
-	live := dialAs(t, ts, sh.ViewerToken)
-	expect(t, live, MsgRoom)
+	live := dialViewer(t, ts, sh.ViewerToken)
 	begin := time.Now()
 	go func() {
 		// Until the room lets go of it, the stalled viewer counts.

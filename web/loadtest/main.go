@@ -248,6 +248,7 @@ func Measure(ctx context.Context, c Config, opt web.Options) (*Result, error) {
 		if stalled[i], err = dialRole(host, sh.ViewerToken); err != nil {
 			return nil, fmt.Errorf("stalled viewer %d: %w", i, err)
 		}
+		stalled[i].WriteJSON(web.Message{Type: web.MsgSync})
 		stalled[i].ReadMessage()
 		defer stalled[i].Close()
 	}
@@ -262,6 +263,10 @@ func Measure(ctx context.Context, c Config, opt web.Options) (*Result, error) {
 		followers[i] = f
 		conn, err := dialRole(host, sh.ViewerToken)
 		if err != nil {
+			return nil, fmt.Errorf("viewer %d: %w", i, err)
+		}
+		// A page asks for the room's state once its socket is open.
+		if err := conn.WriteJSON(web.Message{Type: web.MsgSync}); err != nil {
 			return nil, fmt.Errorf("viewer %d: %w", i, err)
 		}
 		connected.Add(1)
