@@ -85,7 +85,8 @@ func TestBrowserRuntimeAndProfile(t *testing.T) {
 		const c = document.querySelector("#runtime canvas");
 		const k = c.width / c.getBoundingClientRect().width;
 		const want = `+jsString(running)+`;
-		const y0 = Math.round((6 + 18 + 6 + 44 + 6) * k), y1 = Math.round((6 + 18 + 6 + 44 + 6 + 44) * k);
+		const [y, h] = JSON.parse(document.getElementById("runtime").dataset.drawn).rows.count;
+		const y0 = Math.round(y * k), y1 = Math.round((y + h) * k);
 		const img = c.getContext("2d").getImageData(0, y0, c.width, y1 - y0).data;
 		const hex = (i) => "#" + [img[i], img[i + 1], img[i + 2]].map((v) => v.toString(16).padStart(2, "0")).join("");
 		for (let i = 0; i < img.length; i += 4) if (hex(i) === want) return true;

@@ -12,7 +12,9 @@
 //
 // For tests, the root element's data-drawn attribute describes the last
 // frame as JSON: {gc, stw, heap, goal, counts, maxCount, maxHeap,
-// selection}.
+// selection, rows}: how many intervals, points and buckets were drawn, the
+// charts' scales, the selected window, and each row's [y, height] in CSS
+// pixels of the canvas.
 
 import {formatDuration, spanAt, timeToX, xToTime} from './layout.js';
 
@@ -21,9 +23,9 @@ import {formatDuration, spanAt, timeToX, xToTime} from './layout.js';
 const LABEL_W = 232;
 const PAD_R = 18;
 const ROW_GC = 18; // GC cycles and pauses
-const ROW_CHART = 44; // the heap and the goroutine counts
-const GAP = 6;
-const PAD = 6;
+const ROW_CHART = 36; // the heap and the goroutine counts
+const GAP = 5;
+const PAD = 5;
 const HEIGHT = PAD + ROW_GC + GAP + ROW_CHART + GAP + ROW_CHART + PAD;
 const BUCKET_PX = 2; // one goroutine count per this many pixels
 const MAX_COUNT_WORK = 2e6; // goroutines times buckets per frame, at most
@@ -32,6 +34,10 @@ const STW_MIN_PX = 2; // a pause is drawn at least this wide
 
 // The goroutine count kinds, bottom to top of the stacked chart.
 export const COUNT_KINDS = ['running', 'runnable', 'syscall', 'blocked'];
+
+// COUNT_NAMES are the legend's names of the count kinds; "blocked" counts
+// every wait, sleeping included.
+const COUNT_NAMES = {running: 'running', runnable: 'runnable', syscall: 'in syscall', blocked: 'blocked or asleep'};
 
 // runtimeView builds the lanes inside root. timeline is the goroutine
 // timeline, whose view and geometry the lanes share. The returned object's
@@ -54,20 +60,20 @@ export function runtimeView(root, {timeline}) {
 
   root.textContent = '';
   const head = el('div', 'rt-head');
-  const title = el('span', 'rt-title', 'Runtime');
-  const hint = el('span', 'rt-hint', 'drag here (or shift-drag the lanes, or w) to profile a window');
+  const legendEl = el('div', 'legend rt-legend');
+  const hint = el('span', 'rt-hint', 'drag to profile a window');
+  hint.title = 'Drag here, shift-drag across the goroutine lanes, or press w for the visible window: pprof opens on that stretch of the run';
   const links = el('span', 'rt-links');
   const profileLink = link('rt-profile', 'Profile ↗', 'The run\'s profile in pprof: flame graph, top, source, graph');
   const downloadLink = link('rt-download', '.pb.gz', 'The run\'s profile for go tool pprof');
   downloadLink.removeAttribute('target');
   const windowLink = link('rt-window', '', 'A profile of the selected window, in pprof');
   links.append(windowLink, profileLink, downloadLink);
-  head.append(title, hint, links);
+  head.append(legendEl, hint, links);
   const canvas = el('canvas', 'rt-canvas');
   canvas.setAttribute('role', 'img');
   canvas.setAttribute('aria-label', 'Runtime lanes: garbage collection, stop-the-world pauses, heap and goroutine counts');
-  const legendEl = el('div', 'legend rt-legend');
-  root.append(head, canvas, legendEl);
+  root.append(head, canvas);
   const ctx = canvas.getContext('2d');
   fillLegend();
   setRun(null);
@@ -189,6 +195,7 @@ export function runtimeView(root, {timeline}) {
     root.dataset.drawn = JSON.stringify({
       gc: gc.n, stw: stw.n, heap: heap.points, goal: heap.goalPoints, counts: counts.buckets,
       maxCount: counts.max, maxHeap: heap.max, selection,
+      rows: {gc: [gcY, ROW_GC], heap: [heapY, ROW_CHART], count: [countY, ROW_CHART]},
     });
   }
 
@@ -308,11 +315,13 @@ export function runtimeView(root, {timeline}) {
       s.append(i, text);
       legendEl.append(s);
     };
-    item('', withAlpha(colors.gc, 0.55), 'GC cycle (mark phase)');
-    item('lg-stw', colors.stw, 'stop-the-world pause');
+    item('', withAlpha(colors.gc, 0.55), 'GC cycle');
+    item('lg-stw', colors.stw, 'stop-the-world');
     item('', withAlpha(colors.heap, 0.5), 'heap in use');
     item('lg-goal', '', 'heap goal');
-    for (const k of COUNT_KINDS) item('', colors.count[k], `${k} goroutines`);
+    // Running, runnable and in syscall have the colours of the goroutine
+    // legend below.
+    item('', colors.count.blocked, COUNT_NAMES.blocked);
   }
 
   // ---- interaction ----
