@@ -178,7 +178,11 @@ func zzConcvizWatch(hangFile string, quiet time.Duration) {
 		groups, others := zzConcvizGroup(gs, owner)
 		// A dump stops the world: with many goroutines, poll less often,
 		// so that the watchdog takes at most a tenth of the time.
-		pause = max(` + strconv.FormatInt(int64(harnessPoll), 10) + `, 10*time.Since(began))
+		// (No max builtin: the user's module may predate Go 1.21.)
+		pause = 10 * time.Since(began)
+		if pause < ` + strconv.FormatInt(int64(harnessPoll), 10) + ` {
+			pause = ` + strconv.FormatInt(int64(harnessPoll), 10) + `
+		}
 		now := time.Now()
 		othersSig, othersQuiet := zzConcvizSig(others, false)
 		seen := map[int64]bool{}

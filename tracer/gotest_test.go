@@ -399,13 +399,14 @@ func TestTestEvents(t *testing.T) {
 }
 
 // TestHarnessSourceBuilds vets the harness as the user's package would
-// compile it, for a test package and for a program.
+// compile it, for a test package and for a program, in a module that
+// declares an old Go version: the harness must not need newer language.
 func TestHarnessSourceBuilds(t *testing.T) {
 	needGo(t)
 	goTool, _ := findGo()
 	for _, program := range []bool{false, true} {
 		dir := t.TempDir()
-		os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/h\n\ngo 1.26\n"), 0o644)
+		os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/h\n\ngo 1.18\n"), 0o644)
 		name, user := "h", "package h\n"
 		if program {
 			name, user = "main", "package main\n\nfunc "+renamedMain+"() {}\n"
