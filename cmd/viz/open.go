@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,7 +27,7 @@ func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	addr := fs.String("addr", defaultAddr, "listen on `HOST:PORT`; port 0 picks a free port")
 	open := fs.Bool("open", false, "open the visualizer in the browser")
 	static := fs.String("static", "", "serve the UI's files from `DIR` instead of the built-in ones (for editing them)")
-	data := fs.String("data", defaultDataDir(), "keep the recordings of runs in `DIR` (capped; the oldest are deleted)")
+	openStore := addDataFlag(fs)
 	stats := fs.Bool("stats", false, "print the trace's statistics instead of serving it")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
@@ -53,11 +54,7 @@ func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(stderr, "viz: "+strings.TrimPrefix(format, "web: ")+"\n", args...)
 	}
-	store, err := web.NewStore(*data, 0, logf)
-	if err != nil {
-		fmt.Fprintf(stderr, "viz: warning: %v; recordings of runs are kept in memory only\n", err)
-		store, _ = web.NewStore("", 0, logf)
-	}
+	store := openStore(logf, stderr)
 	var ids []string
 	for _, path := range rest {
 		rec, tl, err := tracer.OpenRecordingFile(path)
@@ -94,6 +91,22 @@ func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("%w (is another viz serving there? --addr 127.0.0.1:0 picks a free port)", err)
 	}
 	return err
+}
+
+// addDataFlag adds --data to a command that serves the page, and returns
+// the function that opens the store of recordings it names: the page's runs
+// are saved there, under a cap. A directory that cannot be used is a
+// warning, and the recordings stay in memory.
+func addDataFlag(fs *flag.FlagSet) func(logf func(string, ...any), stderr io.Writer) *web.Store {
+	dir := fs.String("data", defaultDataDir(), "keep the recordings of runs in `DIR` (capped at 512 MB; the oldest are deleted); empty keeps them in memory")
+	return func(logf func(string, ...any), stderr io.Writer) *web.Store {
+		store, err := web.NewStore(*dir, 0, logf)
+		if err != nil {
+			fmt.Fprintf(stderr, "viz: warning: %v; recordings of runs are kept in memory only\n", err)
+			store, _ = web.NewStore("", 0, logf)
+		}
+		return store
+	}
 }
 
 // defaultDataDir is where recordings are kept unless --data says otherwise:
