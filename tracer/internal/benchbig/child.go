@@ -133,7 +133,7 @@ func windowTimes(x *index.Index) windowStats {
 	// a busy machine does not inflate the way it does wall-clock time.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var ms, cpu []float64
+	var ms, cpu, query []float64
 	var spans int
 	for i := range queries {
 		q := index.Query{Pixels: pixels, Count: lanes}
@@ -156,20 +156,24 @@ func windowTimes(x *index.Index) windowStats {
 		}
 		t0, c0 := time.Now(), threadCPU()
 		w := x.Window(q)
+		c1 := threadCPU()
 		if _, err := json.Marshal(w); err != nil {
 			panic(err)
 		}
 		ms = append(ms, time.Since(t0).Seconds()*1e3)
 		cpu = append(cpu, (threadCPU()-c0).Seconds()*1e3)
+		query = append(query, (c1-c0).Seconds()*1e3)
 		for _, l := range w.Lanes {
 			spans += len(l.Spans)
 		}
 	}
 	slices.Sort(ms)
 	slices.Sort(cpu)
+	slices.Sort(query)
 	return windowStats{
 		Queries: queries, P50: ms[len(ms)/2], P95: ms[len(ms)*95/100], Max: ms[len(ms)-1],
 		CPUP50: cpu[len(cpu)/2], CPUP95: cpu[len(cpu)*95/100], CPUMax: cpu[len(cpu)-1],
+		QueryP95: query[len(query)*95/100], QueryMax: query[len(query)-1],
 		SpansPerQuery: spans / queries, BusiestSpans: busiest[0].Spans,
 	}
 }
