@@ -376,3 +376,40 @@ func TestBrowserOpenPair(t *testing.T) {
 	}
 	b.shot(t, "open-pair.png")
 }
+
+// TestBrowserOpenFile chooses files in the page's "Open file…" input, as a
+// drop does: a file that is not a trace says so and the page stays usable;
+// a truncated trace opens with the warning of what was lost.
+func TestBrowserOpenFile(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(garbage, []byte("not a trace at all\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := fixtureTrace(t, "leak-unread-result-broken")
+	cut := filepath.Join(dir, "cut.trace")
+	if err := os.WriteFile(cut, data[:len(data)*2/3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, 1280, 900)
+	b.open(t, "")
+	if _, err := chromedp.Run(b.ctx, chromedp.SetUploadFiles(chromedp.CSS(`#file-input`), []string{garbage})); err != nil {
+		t.Fatal(err)
+	}
+	poll := `document.getElementById("run-status").textContent.includes("not a Go execution trace")`
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](poll, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("no clear error for a non-trace: status %q, error %q, files %d", eval[string](t, b, `document.getElementById("run-status").textContent`), b.state(t).Error, eval[int](t, b, `document.getElementById("file-input").files.length`))
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.SetUploadFiles(chromedp.CSS(`#file-input`), []string{cut})); err != nil {
+		t.Fatal(err)
+	}
+	drawn := `(() => { const c = window.concviz; return !!c && c.mode === "recording" && c.endDrawn; })()`
+	if err := b.waitAcrossNavigation(drawn, 20*time.Second); err != nil {
+		t.Fatalf("the truncated trace never drew: %v", err)
+	}
+	text := eval[string](t, b, `document.getElementById("report").textContent`)
+	if !strings.Contains(text, "could not be used") {
+		t.Errorf("the diagnosis pane does not say what was lost: %q", text)
+	}
+	b.shot(t, "truncated.png")
+}

@@ -588,6 +588,11 @@ async function main() {
       rep.show(report, scenario, notes);
       const note = msg.cancelled ? ' (cancelled)' : '';
       setStatus('ended', `${report.outcome}${note} · ${formatDuration(runEnd())}`);
+    } else if (reopened) {
+      // A raw trace of a puzzle: concviz recorded it, but the file carries
+      // no report.
+      showTraceSummary(notes);
+      setStatus('ended', `${recording?.name || 'trace'} · ${formatDuration(runEnd())}`);
     } else {
       rep.placeholder(msg.error ? `Error: ${msg.error}` : 'The run ended without a report.');
       setStatus('ended', msg.cancelled ? 'Cancelled' : 'Ended');
@@ -640,7 +645,8 @@ async function main() {
       pick.select(s.id);
       document.title = `${s.title} (recorded) · concviz`;
       $('scenario-title').textContent = `${s.title}, recorded`;
-      $('scenario-statement').textContent = `${v.meta.variant} · ${new Date(v.recording.recorded).toLocaleString()} · ${v.meta.go_version || ''}. Press r to run it again here.`;
+      const when = `${v.meta.go_version ? 'recorded' : 'opened'} ${new Date(v.recording.recorded).toLocaleString()}`;
+      $('scenario-statement').textContent = `${[v.meta.variant, when, v.meta.go_version].filter(Boolean).join(' · ')}. Press r to run it again here.`;
       try {
         source = await getJSON(`/api/scenarios/${encodeURIComponent(s.id)}/source`);
         sourceLines = source.source.split('\n');
@@ -735,7 +741,9 @@ async function main() {
       box.append(e);
       return e;
     };
-    p('placeholder', `A trace you brought: concviz did not run it, so there is no diagnosis, only what the trace shows. ${gs.length} goroutines over ${formatDuration(model.duration)}.`);
+    p('placeholder', scenario
+      ? `A raw trace of ${scenario.id} (${ranVariant || variant}): the file holds no report, so there is no diagnosis, only what the trace shows (press r to run it again here). ${gs.length} goroutines over ${formatDuration(model.duration)}.`
+      : `A trace you brought: concviz did not run it, so there is no diagnosis, only what the trace shows. ${gs.length} goroutines over ${formatDuration(model.duration)}.`);
     if (stuck.length) {
       p('why', `${stuck.length} goroutine${stuck.length === 1 ? ' was' : 's were'} still waiting when the trace ended: ${stuck.slice(0, 6).map((g) => `G${g.id} ${laneName(g)} (${g.spans[g.spans.length - 1].state})`).join(', ')}${stuck.length > 6 ? ', …' : ''}. Type state:blocked in the filter to see them.`);
     }
