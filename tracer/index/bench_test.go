@@ -83,3 +83,29 @@ func BenchmarkWindowFull(b *testing.B) {
 		x.Window(Query{Start: 0, End: now, Pixels: 1920, IDs: ids})
 	}
 }
+
+// BenchmarkWindowZoom asks for a tenth of the trace named by
+// CONCVIZ_BIG_TRACE, at 1920 pixels, for the 50 lanes with the most spans:
+// a zoom at which the busiest lanes have many spans per pixel, but fewer
+// than a segment holds, so that their segments must be decoded.
+func BenchmarkWindowZoom(b *testing.B) {
+	path := os.Getenv("CONCVIZ_BIG_TRACE")
+	if path == "" {
+		b.Skip("set CONCVIZ_BIG_TRACE to a trace file")
+	}
+	x, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lanes := x.Lanes(0, x.LaneCount(false), false)
+	slices.SortFunc(lanes, func(a, b Lane) int { return b.Spans - a.Spans })
+	var ids []int64
+	for _, l := range lanes[:min(50, len(lanes))] {
+		ids = append(ids, l.ID)
+	}
+	now := x.Stats().Now
+	b.ResetTimer()
+	for b.Loop() {
+		x.Window(Query{Start: now / 2, End: now/2 + now/10, Pixels: 1920, IDs: ids})
+	}
+}
