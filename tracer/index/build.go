@@ -24,9 +24,10 @@ type Options struct {
 	Size int64
 }
 
-// batchSize is how many events Build reads before it takes the write lock
-// to add them: big enough that locking costs nothing per event, small
-// enough that a reader never waits long.
+// batchSize is how many events the reader hands to the indexer at a time;
+// the indexer adds a batch under the write lock. It is big enough that
+// handing over and locking cost nothing per event, and small enough that a
+// query never waits long.
 const batchSize = 1024
 
 // Build reads a whole trace from r, as a stream, and indexes it. It is
@@ -111,6 +112,9 @@ func (x *Index) build(ctx context.Context, r io.Reader, opt Options) error {
 
 	var lastProgress int64
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var b *batch
 		select {
 		case b = <-full:
@@ -438,7 +442,6 @@ func (x *Index) kindID(k kind) uint32 {
 
 // finish closes the index after the last event. It runs with x.mu held.
 func (x *Index) finish(err error) {
-	x.duration = x.rel(x.last)
 	x.finished = true
 	for _, ln := range x.lanes {
 		ln.spans.release(&x.arena)

@@ -75,7 +75,6 @@ type Index struct {
 	events, spans int64
 	gens          int
 	bytes, size   int64
-	duration      int64
 	finished      bool
 	truncated     bool
 	warnings      []string
@@ -144,6 +143,13 @@ func (x *Index) Ready() <-chan struct{} { return x.ready }
 
 // Done is closed when Build has returned.
 func (x *Index) Done() <-chan struct{} { return x.done }
+
+// Err returns the error Build returned, once Done is closed, or nil.
+func (x *Index) Err() error {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.err
+}
 
 // Stats are the figures of an index, complete or in progress.
 type Stats struct {

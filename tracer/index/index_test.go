@@ -233,4 +233,7 @@ func TestCancel(t *testing.T) {
 	if !x.Stats().Done {
 		t.Error("the stats do not say done")
 	}
+	if !errors.Is(x.Err(), context.Canceled) {
+		t.Errorf("Err: got %v, want context.Canceled", x.Err())
+	}
 }
