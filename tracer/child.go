@@ -127,7 +127,9 @@ func runChild(spec string) int {
 	}
 
 	trace.Log(context.Background(), runLogCategory, s.ID+"/"+v.Name)
-	rep := runWatched(v)
+	probe := newProgressProbe()
+	rep := runWatched(v, probe)
+	probe.stop()
 
 	if err := stopProfile(); err != nil {
 		fmt.Fprintf(os.Stderr, "concviz child: %v\n", err)
@@ -178,7 +180,7 @@ func startProfile(kind string) (stop func() error, err error) {
 
 // runWatched starts the variant in a labelled goroutine and watches it
 // until it returns (then waits for leaks to settle) or deadlocks.
-func runWatched(v *scenarios.Variant) *childReport {
+func runWatched(v *scenarios.Variant, probe *progressProbe) *childReport {
 	type result struct{ err error }
 	done := make(chan result, 1)
 	rootID := make(chan int64, 1)
@@ -194,7 +196,7 @@ func runWatched(v *scenarios.Variant) *childReport {
 	})
 	rep := &childReport{Root: <-rootID}
 
-	w := newWatchdog(rep.Root)
+	w := newWatchdog(rep.Root, probe)
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	for {
@@ -220,16 +222,17 @@ func runWatched(v *scenarios.Variant) *childReport {
 
 // watchdog decides from goroutine dumps whether the scenario is stuck.
 type watchdog struct {
-	root int64
-	buf  []byte
+	root  int64
+	buf   []byte
+	probe *progressProbe // nil: trust the dumps alone
 	// quietSig is the signature (ids and statuses) of the all-blocked
 	// state first seen at quietSince; a change restarts the quiet period.
 	quietSig   string
 	quietSince time.Time
 }
 
-func newWatchdog(root int64) *watchdog {
-	return &watchdog{root: root, buf: make([]byte, 64<<10)}
+func newWatchdog(root int64, probe *progressProbe) *watchdog {
+	return &watchdog{root: root, buf: make([]byte, 64<<10), probe: probe}
 }
 
 // scenarioGoroutines takes a goroutine dump and keeps the scenario's.
@@ -265,6 +268,18 @@ func (w *watchdog) poll() ([]DumpGoroutine, bool) {
 	}
 	if now.Sub(w.quietSince) < deadlockQuiet {
 		return nil, false
+	}
+	if w.probe != nil {
+		ids := make(map[int64]bool, len(gs))
+		for _, g := range gs {
+			ids[g.ID] = true
+		}
+		// A goroutine woken by a timer or ticker between two dumps looks
+		// unchanged in both; the trace saw it move.
+		if moved, err := w.probe.movedWithin(ids, now.Sub(w.quietSince)); err == nil && moved {
+			w.quietSince = now
+			return nil, false
+		}
 	}
 	return gs, true
 }
