@@ -262,6 +262,7 @@ func testPackage(ctx context.Context, goTool string, opt TestOptions, p listedPa
 		args:     binArgs,
 		dir:      p.Dir,
 		env:      harnessEnv(hangPath, opt.HangAfter),
+		stopFile: hangPath + stopSuffix,
 		onStdout: events.read,
 	}
 	// go test's own timeout panics with every goroutine's stack; the
@@ -380,7 +381,15 @@ type procRun struct {
 	// stdoutTee and stderrTee, if set, get a copy of the output as it
 	// arrives.
 	stdoutTee, stderrTee io.Writer
+	// stopFile, if set, is created to ask the harness to stop the binary
+	// (trace flushed) before its process group is killed.
+	stopFile string
 }
+
+// stopGrace is how long a harnessed binary asked to stop has to do so
+// before its process group is killed: the watchdog notices within a poll,
+// and flushing the trace takes milliseconds.
+const stopGrace = 3 * time.Second
 
 // procOutput is what a finished binary left behind.
 type procOutput struct {
@@ -448,11 +457,9 @@ func (r *procRun) run(ctx context.Context, timeout time.Duration) *procOutput {
 	case waitErr = <-waitDone:
 	case <-timer.C:
 		out.timedOut = true
-		killGroup(pgid)
-		waitErr = <-waitDone
+		waitErr = r.stop(pgid, waitDone)
 	case <-ctx.Done():
-		killGroup(pgid)
-		waitErr = <-waitDone
+		waitErr = r.stop(pgid, waitDone)
 		out.warnings = append(out.warnings, "interrupted")
 	}
 	killGroup(pgid)
@@ -485,6 +492,22 @@ type ignoreErrors struct{ w io.Writer }
 func (i ignoreErrors) Write(p []byte) (int, error) {
 	i.w.Write(p)
 	return len(p), nil
+}
+
+// stop asks the harness to stop the binary, gives it stopGrace, then kills
+// the group; it returns what Wait returned.
+func (r *procRun) stop(pgid int, waitDone <-chan error) error {
+	if r.stopFile != "" && os.WriteFile(r.stopFile, nil, 0o644) == nil {
+		grace := time.NewTimer(stopGrace)
+		defer grace.Stop()
+		select {
+		case err := <-waitDone:
+			return err
+		case <-grace.C:
+		}
+	}
+	killGroup(pgid)
+	return <-waitDone
 }
 
 // testOutputCap bounds the output kept per test.

@@ -51,7 +51,7 @@ func newTestAnalysis(pkg string, tl *Timeline, events *testEvents) *testAnalysis
 	}
 	for _, g := range tl.Goroutines {
 		a.byID[g.ID] = g
-		if strings.HasSuffix(g.Name, "."+watchFunc) || isTraceWriter(tl, g) {
+		if strings.Contains(g.Name, "."+watchFunc) || isTraceWriter(tl, g) {
 			g.Hidden = true
 		}
 		if a.isRunner(g) {
@@ -183,7 +183,7 @@ func testEnd(r *Goroutine) int64 {
 // counted reports whether a goroutine is the user's: neither the
 // harness's, the testing package's, nor the runtime's.
 func (a *testAnalysis) counted(g *Goroutine) bool {
-	if g.Hidden || strings.HasSuffix(g.Name, "."+watchFunc) {
+	if g.Hidden || strings.Contains(g.Name, "."+watchFunc) {
 		return false
 	}
 	if strings.HasPrefix(g.Name, "testing.") || strings.HasPrefix(g.Name, "runtime") {
@@ -236,7 +236,7 @@ func (a *testAnalysis) analyze(rep *PackageReport, hang *hangReport, out *procOu
 			attach(f.runner, f.Finding)
 		}
 	}
-	if hang != nil {
+	if hang != nil && !hang.Stopped {
 		runner, f := a.hang(hang)
 		attach(runner, f)
 	}
@@ -473,7 +473,7 @@ func (a *testAnalysis) hang(h *hangReport) (int64, Finding) {
 // ever part of a hang.
 func dumpOwn(g DumpGoroutine) bool {
 	for _, f := range g.Frames {
-		if strings.HasSuffix(f.Func, "."+watchFunc) || strings.HasPrefix(f.Func, "runtime/trace.") || f.Func == "testing.(*M).Run" {
+		if strings.Contains(f.Func, "."+watchFunc) || strings.HasPrefix(f.Func, "runtime/trace.") || f.Func == "testing.(*M).Run" {
 			return true
 		}
 	}

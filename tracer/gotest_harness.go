@@ -31,6 +31,12 @@ const (
 	envProgramTrace = "CONCVIZ_PROGRAM_TRACE"
 )
 
+// stopSuffix makes the name of the file whose existence asks the watchdog
+// to stop the binary the way it stops a hang (trace flushed, dump written):
+// the hang file's name and this suffix. A file, not a signal, so that the
+// user's own signal handling is left alone.
+const stopSuffix = ".stop"
+
 // hangExitCode is the status a harnessed binary exits with after a hang
 // report: the parent tells a hang by the report file, the status only says
 // that the process did not end on its own terms.
@@ -174,6 +180,10 @@ func zzConcvizWatch(hangFile string, quiet time.Duration) {
 			n = runtime.Stack(buf, true)
 		}
 		dump := string(buf[:n])
+		if _, err := os.Stat(hangFile + "` + stopSuffix + `"); err == nil {
+			// concviz asks to stop: a timeout, or the user's interrupt.
+			zzConcvizReport(hangFile, -1, quiet, dump)
+		}
 		gs := zzConcvizParse(dump)
 		groups, others := zzConcvizGroup(gs, owner)
 		// A dump stops the world: with many goroutines, poll less often,
@@ -227,14 +237,21 @@ func zzConcvizWatch(hangFile string, quiet time.Duration) {
 			}
 		}
 		if hung >= 0 {
-			zzConcvizStop()
-			report := "` + hangHeader + ` root=" + strconv.FormatInt(hung, 10) + " quiet=" + quiet.String() + "\n" + dump
-			if err := os.WriteFile(hangFile, []byte(report), 0o644); err != nil {
-				println("concviz harness: write hang report:", err.Error())
-			}
-			os.Exit(` + strconv.Itoa(hangExitCode) + `)
+			zzConcvizReport(hangFile, hung, quiet, dump)
 		}
 	}
+}
+
+// zzConcvizReport stops the trace, which flushes it, writes the dump and
+// the goroutine of the hung test (0: all of them; -1: stopped on request)
+// to the hang file, and exits.
+func zzConcvizReport(hangFile string, root int64, quiet time.Duration, dump string) {
+	zzConcvizStop()
+	report := "` + hangHeader + ` root=" + strconv.FormatInt(root, 10) + " quiet=" + quiet.String() + "\n" + dump
+	if err := os.WriteFile(hangFile, []byte(report), 0o644); err != nil {
+		println("concviz harness: write hang report:", err.Error())
+	}
+	os.Exit(` + strconv.Itoa(hangExitCode) + `)
 }
 
 // zzConcvizParse reads the ids, statuses, creators and functions of a dump.
@@ -372,7 +389,7 @@ func zzConcvizGroup(gs []zzConcvizG, owner map[int64]int64) (map[int64][]zzConcv
 // tracer's, which never count.
 func zzConcvizOwn(g *zzConcvizG) bool {
 	for _, f := range g.funcs {
-		if strings.HasSuffix(f, ".` + watchFunc + `") || strings.HasPrefix(f, "runtime/trace.") {
+		if strings.Contains(f, ".` + watchFunc + `") || strings.HasPrefix(f, "runtime/trace.") {
 			return true
 		}
 	}
@@ -507,13 +524,16 @@ func writeOverlay(work string, files map[string]string) (string, error) {
 	return path, nil
 }
 
-// hangReport is what the watchdog wrote when it stopped a hung binary.
+// hangReport is what the watchdog wrote when it stopped a hung binary, or
+// one that concviz asked to stop.
 type hangReport struct {
 	// Root is the goroutine that runs the hung test, or 0 when the whole
-	// process hung outside any single test (or is a program).
-	Root  int64
-	Quiet time.Duration
-	Dump  []DumpGoroutine
+	// process hung outside any single test (or is a program). Stopped
+	// says nothing hung: concviz asked the binary to stop.
+	Root    int64
+	Stopped bool
+	Quiet   time.Duration
+	Dump    []DumpGoroutine
 }
 
 // readHang reads a hang report; ok is false when there is none.
@@ -533,6 +553,9 @@ func readHang(path string) (*hangReport, bool) {
 		switch k {
 		case "root":
 			h.Root, _ = strconv.ParseInt(v, 10, 64)
+			if h.Root < 0 {
+				h.Root, h.Stopped = 0, true
+			}
 		case "quiet":
 			h.Quiet, _ = time.ParseDuration(v)
 		}

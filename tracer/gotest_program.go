@@ -197,6 +197,7 @@ func TraceProgram(ctx context.Context, opt ProgramOptions) (*Result, error) {
 		args:      ga.program,
 		dir:       dir,
 		env:       append(harnessEnv(hangPath, opt.HangAfter), envProgramTrace+"="+tracePath),
+		stopFile:  hangPath + stopSuffix,
 		stdin:     opt.Stdin,
 		stdoutTee: opt.Stdout,
 		stderrTee: opt.Stderr,
@@ -271,7 +272,7 @@ func diagnoseProgram(name string, tl *Timeline, hang *hangReport, out *procOutpu
 			rep.Goroutines++
 		}
 	}
-	if hang != nil {
+	if hang != nil && !hang.Stopped {
 		_, f := a.hang(hang)
 		rep.Findings = append(rep.Findings, f)
 	}

@@ -302,13 +302,15 @@ func TestTraceProgram(t *testing.T) {
 		warn    string
 	}{
 		{[]string{"./testdata/prog", "deadlock"}, scenarios.Deadlock, "// HANG", ""},
+		// Stopped at its timeout, through the harness: the trace is whole.
+		{[]string{"./testdata/prog", "forever"}, scenarios.Timeout, "// SLEEP", ""},
 		{[]string{"./testdata/prog", "leak"}, scenarios.Leak, "// LEAK", ""},
 		{[]string{"testdata/prog/main.go", "ok"}, scenarios.OK, "", ""},
 		{[]string{"./testdata/prog", "exit"}, scenarios.OK, "", "os.Exit"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			res, err := TraceProgram(context.Background(), ProgramOptions{Dir: moduleDir, Args: tt.args})
+			res, err := TraceProgram(context.Background(), ProgramOptions{Dir: moduleDir, Args: tt.args, Timeout: 2 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -331,8 +333,11 @@ func TestTraceProgram(t *testing.T) {
 			if tt.warn != "" && !warned {
 				t.Errorf("no warning about %s in %q", tt.warn, rep.Warnings)
 			}
-			if tt.warn == "" && tt.outcome == scenarios.OK && rep.Goroutines == 0 {
-				t.Errorf("a program that returned from main has no goroutines in its trace")
+			if tt.warn == "" && rep.Goroutines == 0 {
+				t.Errorf("a program that returned from main or was stopped has no goroutines in its trace")
+			}
+			if tt.warn == "" && res.Timeline.Truncated {
+				t.Errorf("the trace is cut: %q", res.Timeline.Warnings)
 			}
 			for _, g := range res.Timeline.Goroutines {
 				if !g.Hidden && (strings.Contains(g.Name, harnessPrefix) || isTraceWriter(res.Timeline, g)) {

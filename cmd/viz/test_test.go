@@ -26,10 +26,10 @@ func TestTestCommand(t *testing.T) {
 	}{
 		{[]string{"test", "../../testdata/clean"}, 0, []string{"ok    github.com/concviz/concviz/testdata/clean  8 tests, no leaks, hangs or races"}, ""},
 		{[]string{"test", "../../testdata/leaky/..."}, 1, []string{
-			"--- LEAK: TestFirstResult", "leaky/leaky.go:12  results <- i // LEAK", "leaky/leaky.go:11  go func() { // STARTED",
+			"--- LEAK: TestFirstResult", "leaky/leaky.go:", "  results <- i // LEAK", "  go func() { // STARTED",
 			"--- LEAK: TestParallel/leaks", "FAIL  github.com/concviz/concviz/testdata/leaky  3 leaks",
 		}, "problems found in 1 of 1 packages"},
-		{[]string{"test", "-run", "TestCrossWait|TestFine", "../../testdata/hang"}, 1, []string{"--- DEADLOCK: TestCrossWait", "hang/hang_test.go:30  v := <-pong // HANG"}, ""},
+		{[]string{"test", "-run", "TestCrossWait|TestFine", "../../testdata/hang"}, 1, []string{"--- DEADLOCK: TestCrossWait", "hang/hang_test.go:", "  v := <-pong // HANG"}, ""},
 		{[]string{"test", "../../testdata/leaky", "-run", "^TestNoGoroutines$"}, 0, []string{"1 test, no leaks"}, ""},
 		{[]string{"test", "../../testdata/clean", "--", "-short", "-count=2"}, 0, []string{"ok "}, ""},
 		{[]string{"test", "--bogus"}, 2, nil, "flag provided but not defined"},

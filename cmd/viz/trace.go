@@ -67,9 +67,10 @@ func cmdTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("trace: %v", err)
 	case res == nil && err != nil:
 		return err
-	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("interrupted: %w", err)
 	}
+	// An interrupted program is still reported: what it did up to the
+	// interrupt is in the trace.
+	interrupted := errors.Is(err, context.Canceled)
 	rep := res.Report
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -85,6 +86,9 @@ func cmdTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *traceOut != "" && !*open {
 			fmt.Fprintf(stdout, "\ntrace: %s (viz open %s)\n", *traceOut, *traceOut)
 		}
+	}
+	if interrupted {
+		return fmt.Errorf("interrupted: %w", err)
 	}
 	if *open {
 		if err := openTrace(ctx, *traceOut, true, stdout, stderr); err != nil {
@@ -103,8 +107,12 @@ func cmdTrace(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // printProgramReport prints a traced program's diagnosis in words. The
 // program's output was shown as it ran, so it is not repeated.
 func printProgramReport(w io.Writer, r *tracer.Report) {
-	fmt.Fprintf(w, "%s: %s, %d goroutines, %s, exit status %d\n", r.Scenario, strings.ToUpper(string(r.Outcome)),
-		r.Goroutines, time.Duration(r.DurationNS).Round(time.Microsecond), r.ExitCode)
+	goroutines := fmt.Sprintf("%d goroutines", r.Goroutines)
+	if r.Goroutines == 1 {
+		goroutines = "1 goroutine"
+	}
+	fmt.Fprintf(w, "%s: %s, %s, %s, exit status %d\n", r.Scenario, strings.ToUpper(string(r.Outcome)),
+		goroutines, time.Duration(r.DurationNS).Round(time.Microsecond), r.ExitCode)
 	for _, f := range r.Findings {
 		fmt.Fprintf(w, "\n  %s: %s\n", f.Kind, f.Summary)
 		for _, l := range f.Locations {

@@ -16,7 +16,7 @@ func TestTraceCommand(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"trace", "--", "../../testdata/prog", "deadlock"}, 1, []string{
-			"testdata/prog: DEADLOCK", "prog/main.go:37  fmt.Println(<-replies) // HANG", "G1 main",
+			"testdata/prog: DEADLOCK", "  fmt.Println(<-replies) // HANG", "G1 main",
 		}, "problems found: deadlock"},
 		{[]string{"trace", "../../testdata/prog", "ok"}, 0, []string{"45\n", "testdata/prog: OK"}, ""},
 		{[]string{"trace", "--", "../../testdata/prog", "leak"}, 1, []string{"LEAK", "when main returned"}, ""},

@@ -1,17 +1,19 @@
 // Command prog misbehaves as its argument says, for viz trace's own tests:
 // "deadlock" waits for itself (its blocking lines carry HANG comments),
 // "leak" returns from main with a goroutine blocked for good (LEAK),
-// "exit" leaves through os.Exit, "ok" does its work and returns.
+// "exit" leaves through os.Exit, "forever" keeps busy until it is stopped
+// (its loop carries a SLEEP comment), "ok" does its work and returns.
 package main
 
 import (
 	"fmt"
 	"os"
+	"time"
 )
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: prog deadlock|leak|exit|ok")
+		fmt.Fprintln(os.Stderr, "usage: prog deadlock|leak|exit|forever|ok")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -22,6 +24,10 @@ func main() {
 	case "exit":
 		fmt.Println(sum(3))
 		os.Exit(0)
+	case "forever":
+		for {
+			time.Sleep(10 * time.Millisecond) // SLEEP
+		}
 	case "ok":
 		fmt.Println(sum(10))
 	}
