@@ -27,9 +27,12 @@ var leakUnreadResult = Scenario{
 }
 
 // slowWork stands for an expensive computation that takes longer than the
-// caller is willing to wait.
-func slowWork() int {
-	time.Sleep(50 * time.Millisecond)
+// caller is willing to wait. Real work would run late only sometimes; so
+// that every run shows what happens then, this one always finishes just
+// after the caller's deadline.
+func slowWork(ctx context.Context) int {
+	<-ctx.Done()
+	time.Sleep(20 * time.Millisecond)
 	return 42
 }
 
@@ -40,7 +43,7 @@ func unreadResultBroken(ctx context.Context) error {
 
 	ch := make(chan int)
 	go func() {
-		ch <- slowWork() // BUG: after the timeout nobody receives, so this blocks for ever
+		ch <- slowWork(ctx) // BUG: after the timeout nobody receives, so this blocks for ever
 	}()
 
 	select {
@@ -59,7 +62,7 @@ func unreadResultFixed(ctx context.Context) error {
 
 	ch := make(chan int, 1) // FIX: room for the result, read or not
 	go func() {
-		ch <- slowWork()
+		ch <- slowWork(ctx)
 	}()
 
 	select {
