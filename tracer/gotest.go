@@ -235,6 +235,8 @@ func testPackage(ctx context.Context, goTool string, opt TestOptions, p listedPa
 		return rep
 	}
 	bin := filepath.Join(work, "pkg.test")
+	// go test's vet check is left to go test: a vet complaint would stop
+	// the build, and this run is about what the tests do.
 	args := []string{"test", "-c", "-vet=off", "-o", bin, "-overlay", overlay}
 	if opt.Race {
 		args = append(args, "-race")
@@ -401,8 +403,9 @@ type procOutput struct {
 	warnings       []string
 }
 
-// run starts the binary and waits for it and everything it started; on
-// timeout or cancellation it kills the whole group.
+// run starts the binary and waits for it and everything it started. On
+// timeout or cancellation it asks the harness to stop, then kills the
+// whole group.
 func (r *procRun) run(ctx context.Context, timeout time.Duration) *procOutput {
 	out := &procOutput{exitCode: -1}
 	cmd := exec.Command(r.path, r.args...)

@@ -16,11 +16,16 @@ import (
 
 // This file is viz trace: a user's main package built with the watchdog
 // added (go build -overlay, as for viz test) and run under the tracer. The
-// harness starts the trace in the program's init, so nothing before the
-// main package's initialisation is traced, and it cannot stop the trace
-// when main returns (Go has no hook there): the program's own exit cuts the
-// unfinished trace generation, at most TracePeriod. A deadlock and a crash
-// are seen whole; goroutines left behind at exit are not reported.
+// harness starts the trace in the main package's init, so what other
+// packages' init functions do is not traced. Go has no hook at the return
+// of main, so the overlay also replaces the file that declares main with a
+// copy in which it is renamed (nothing else changes, every line keeps its
+// number); the harness's own main calls it, lets the goroutines it woke
+// settle, and stops the trace, whose end then shows the goroutines left
+// blocked: leaks. A program that leaves through os.Exit cuts the unfinished
+// trace generation (at most TracePeriod) and is reported with a warning. A
+// deadlock, a timeout and an interrupt stop the trace through the watchdog,
+// and a panic flushes it: those are seen whole.
 
 // ProgramOptions says which program to run and how.
 type ProgramOptions struct {
