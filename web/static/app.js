@@ -40,10 +40,13 @@
 
 import {codeView} from './code.js';
 import {compareView} from './compare.js';
+import {exporter} from './export.js';
+import {follow} from './follow.js';
 import {arrangeLanes} from './lanes.js';
 import {eventTimes, formatDuration, nextEvent, percentile, pkgFunc, spanAt, userLine} from './layout.js';
 import {picker} from './picker.js';
 import {player} from './player.js';
+import {presentation} from './present.js';
 import {reportView} from './report.js';
 import {applyRuntimeDelta, emptyRuntime, runtimeOf, runtimeView} from './runtime.js';
 import {stackView} from './stack.js';
@@ -81,6 +84,8 @@ const SHORTCUTS = [
   [['p'], 'pin / unpin the chosen goroutine'],
   [['g'], 'group goroutines by start function'],
   [['o'], 'open a trace file (or drop one on the page)'],
+  [['P'], 'presentation mode: n / b next / back step, N notes, q QR code'],
+  [['d'], 'as a viewer: explore on your own / follow the presenter'],
   [['?'], 'this list'],
 ];
 
@@ -238,6 +243,23 @@ async function main() {
     view: () => tl.view,
   });
   const ws = session(onMessage, onClose);
+  // The room (follow.js), presentation mode (present.js) and the exports
+  // (export.js) hook into the page here and in the lines marked "room".
+  const room = follow({
+    send: (m) => ws.send(m), snapshot: sharedView, apply: applyShared, adopt: adoptRun,
+    bar: document.querySelector('header.bar'),
+  });
+  const show = presentation({
+    room, catalog: () => catalog, open: (id, v) => open(id, v, true), compare: () => compare(),
+    report: () => report, stage: document.querySelector('.stage'),
+  });
+  const exp = exporter({
+    canvas: $('timeline-canvas'), drawTo: (c) => tl.drawTo(c),
+    size: () => ({width: tl.geometry.width, height: tl.geometry.height}), run: exportRun,
+  });
+  $('export-png').addEventListener('click', () => exp.png());
+  $('export-svg').addEventListener('click', () => exp.svg());
+  $('export-html').addEventListener('click', () => exp.html().catch((err) => { lastError = `export: ${err.message}`; }));
 
   exposeState();
   fillHelp();
@@ -302,6 +324,10 @@ async function main() {
       return;
     }
     if (typing && e.key !== 'Escape') return;
+    if (room.key(e) || show.key(e)) { // room
+      e.preventDefault();
+      return;
+    }
     const onButton = tag === 'BUTTON' || tag === 'SUMMARY' || tag === 'A';
     const onScroller = e.target.id === 'code' || e.target.id === 'picker' || e.target.closest?.('#report');
     let handled = true;
@@ -411,8 +437,10 @@ async function main() {
     open(id, q.get('variant') || 'broken', false);
   }
 
-  function run() {
-    if (!scenario) return;
+  // run runs the variant; fromRoom (a viewer's page) only shows the
+  // presenter's run, whose messages the room sends.
+  function run(fromRoom = false) {
+    if (!scenario || (!fromRoom && !room.mayRun())) return;
     if (userTrace || reopened) {
       // Back from a reopened recording to running the puzzle here.
       userTrace = false;
@@ -431,6 +459,7 @@ async function main() {
     emptyEl.textContent = 'Starting…';
     emptyEl.hidden = false;
     runAsked = performance.now();
+    if (fromRoom) return;
     ws.send({type: 'run', scenario: scenario.id, variant, hidden: showHidden, profile: profileKind.value});
   }
 
@@ -486,6 +515,7 @@ async function main() {
   }
 
   function onMessage(msg) {
+    if (room.intercept(msg)) return; // room
     switch (msg.type) {
       case 'started':
         if (unstarted === 0 || --unstarted > 0) return;
@@ -963,6 +993,7 @@ async function main() {
     const fs = findings();
     if (i < 0 || i >= fs.length) return;
     activeFinding = i;
+    room.changed(); // room
     const f = fs[i];
     tl.setFinding(i);
     rep.setActive(i, reveal);
@@ -985,6 +1016,7 @@ async function main() {
 
   function selectGoroutine(id) {
     selected = id;
+    room.changed(); // room
     tl.select(id);
     if (userTrace) showPositions();
     if (!id) {
@@ -1186,6 +1218,7 @@ async function main() {
   // saveURL keeps the view in the address: scenario and variant as a new
   // history entry (push), time and zoom by replacing the current one.
   function saveURL(push) {
+    room.changed(); // room
     const q = new URLSearchParams();
     if (reopened && recording) {
       q.set('open', recording.id);
@@ -1207,6 +1240,49 @@ async function main() {
       return;
     }
     urlTimer = setTimeout(() => history.replaceState(null, '', url), 150);
+  }
+
+  // ---- the room and the exports ----
+
+  // sharedView is the view state that the presenter's page shares.
+  function sharedView() {
+    return {
+      scenario: scenario ? scenario.id : '', variant: ranVariant || variant, run_state: runState,
+      cursor, view: tl.view, selected, finding: activeFinding, playing: play.playing,
+    };
+  }
+
+  // applyShared shows the presenter's view state on a viewer's page. A run
+  // still going follows its own updates; cursor, zoom, finding and
+  // selection apply once both pages show the run ended.
+  function applyShared(v) {
+    if (v.scenario && (!scenario || scenario.id !== v.scenario)) open(v.scenario, v.variant, false);
+    if (runState !== 'ended' || v.run_state !== 'ended') return;
+    if (v.finding >= 0 && v.finding !== activeFinding) showFinding(v.finding, false);
+    if (v.view) tl.setView(v.view);
+    if (v.cursor !== cursor) setCursor(v.cursor);
+    if ((v.selected || 0) !== selected) selectGoroutine(v.selected || 0);
+  }
+
+  // adoptRun begins showing the presenter's run, whose "started" came.
+  function adoptRun(msg) {
+    if (!scenario || scenario.id !== msg.scenario) open(msg.scenario, msg.variant, false);
+    variant = msg.variant || variant;
+    run(true);
+  }
+
+  // exportRun is what an HTML export replays: the ended run on screen.
+  function exportRun() {
+    if (runState !== 'ended') return null;
+    return {
+      scenario: scenario ? scenario.id : '', variant: ranVariant || variant,
+      title: scenario ? scenario.title : recording?.name || '', statement: scenario ? scenario.statement : '',
+      file: scenario ? scenario.file : '', source: source ? source.source : '', report,
+      timeline: {
+        duration_ns: model.duration, links: model.links, stacks: model.stacks, logs: model.logs,
+        goroutines: model.goroutines.map((g) => ({id: g.id, name: g.name, parent: g.parent, created: g.created, hidden: g.hidden, spans: g.spans})),
+      },
+    };
   }
 
   // ---- helpers ----
@@ -1274,6 +1350,8 @@ async function main() {
       get latencyP50() { return percentile(latencies, 50); },
       get latencyP95() { return percentile(latencies, 95); },
       get helpOpen() { return help.open; },
+      get room() { return {role: room.role, shared: room.shared, following: room.following, viewers: room.viewers, poll: room.poll}; },
+      get present() { return {on: show.on, step: show.step, index: show.index, tally: show.tally}; },
       get mode() { return reopened ? 'recording' : 'scenario'; },
       get recording() { return recording ? recording.id : ''; },
       get history() { return loadHistory().map((h) => ({id: h.id, scenario: h.scenario, variant: h.variant, outcome: h.outcome})); },
