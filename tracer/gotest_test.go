@@ -3,6 +3,7 @@ package tracer
 import (
 	"bufio"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -458,5 +459,45 @@ func TestPanic(t *testing.T) {
 	}
 	if fine := testReport(t, p, "TestFine"); fine.Result != "pass" || len(fine.Findings) != 0 {
 		t.Errorf("TestFine: result %q, findings %+v", fine.Result, fine.Findings)
+	}
+}
+
+// TestInterrupt checks that cancelling a run stops the test binary through
+// the harness, so that the trace ends whole and what finished is reported.
+func TestInterrupt(t *testing.T) {
+	// A first run that runs no test warms the build cache, so that the
+	// interrupt below falls while the tests run, not while they build.
+	runTests(t, TestOptions{Packages: []string{"./testdata/hang"}, Run: "^$"})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var reps []*PackageReport
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// A hang period longer than the run: only the interrupt ends it.
+		reps, err = Test(ctx, TestOptions{Dir: moduleDir, Packages: []string{"./testdata/hang"}, HangAfter: time.Minute})
+	}()
+	time.Sleep(3 * time.Second)
+	cancel()
+	<-done
+	if !errors.Is(err, context.Canceled) || len(reps) != 1 {
+		t.Fatalf("error %v and %d reports, want the cancellation and one report", err, len(reps))
+	}
+	p := reps[0]
+	if p.BuildError != "" || p.Timeline == nil {
+		t.Fatalf("interrupted before the tests ran: %s", p.BuildError)
+	}
+	if p.Timeline.Truncated {
+		t.Errorf("the trace is cut: %q", p.Timeline.Warnings)
+	}
+	if !slices.Contains(p.Warnings, "interrupted") {
+		t.Errorf("warnings %q do not say interrupted", p.Warnings)
+	}
+	if r := testReport(t, p, "TestFine").Result; r != "pass" {
+		t.Errorf("TestFine result %q, want pass", r)
+	}
+	if f := testReport(t, p, "TestCrossWait").Findings; len(f) != 0 {
+		t.Errorf("an interrupted run reports a hang: %+v", f)
 	}
 }
