@@ -3,12 +3,19 @@ package web
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/concviz/concviz/tracer"
 )
 
 var profileShots = flag.String("profile-shots", "", "with TestBrowserRuntimeAndProfile, write its screenshots into this directory")
@@ -101,11 +108,56 @@ func TestBrowserRuntimeAndProfile(t *testing.T) {
 	if !strings.HasPrefix(href, "/pprof/") {
 		t.Fatalf("the profile link is %q, want one under /pprof/", href)
 	}
-	// The w key profiles the visible window: its link appears.
+	// The w key profiles the visible window: its link appears, and pprof
+	// opens on it in a new tab.
 	b.press(t, "w")
 	win := eval[string](t, b, `(() => { const a = document.querySelector("#runtime .rt-window"); return a && !a.hidden ? a.getAttribute("href") : ""; })()`)
 	if !strings.HasPrefix(win, href+"window/cpu/") {
 		t.Errorf("the window link is %q, want one under %swindow/cpu/", win, href)
+	}
+	b.waitTab(t, win)
+
+	// A shift-drag across the goroutine lanes selects a window, shaded on
+	// the runtime lanes, and opens its profile: the link names it.
+	rect := eval[[]float64](t, b, `(() => { const r = document.getElementById("timeline-canvas").getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })()`)
+	x0, y := rect[0]+300, rect[1]+60
+	drag := []chromedp.Action[chromedp.Void]{
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x0, y),
+		chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, x0, y, chromedp.ButtonType(input.MouseButtonLeft), chromedp.ButtonModifiers(kb.ModifierShift)),
+	}
+	for i := 1; i <= 10; i++ {
+		drag = append(drag, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x0+float64(i)*20, y, chromedp.ButtonType(input.MouseButtonLeft), chromedp.ButtonModifiers(kb.ModifierShift)))
+	}
+	drag = append(drag, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, x0+200, y, chromedp.ButtonType(input.MouseButtonLeft), chromedp.ButtonModifiers(kb.ModifierShift)))
+	for _, a := range drag {
+		if _, err := chromedp.Run(b.ctx, a); err != nil {
+			t.Fatalf("shift-drag: %v", err)
+		}
+	}
+	b.waitTab(t, dragged(t, b))
+	// The runtime lanes draw the selection on their next frame.
+	dragURL := dragged(t, b)
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`(() => {
+		const s = JSON.parse(document.getElementById("runtime").dataset.drawn).selection;
+		return !!s && `+jsString(dragURL)+`.includes("/" + s.start + "/" + s.end + "/");
+	})()`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		t.Fatalf("the runtime lanes never drew the window of %q: %v", dragURL, err)
+	}
+	var sel struct {
+		Selection *tracer.Window `json:"selection"`
+	}
+	if err := json.Unmarshal([]byte(eval[string](t, b, `document.getElementById("runtime").dataset.drawn`)), &sel); err != nil || sel.Selection == nil {
+		t.Fatalf("the shift-drag selected no window (%v)", err)
+	}
+	if want := fmt.Sprintf("%swindow/cpu/%d/%d/", href, sel.Selection.Start, sel.Selection.End); dragURL != want || sel.Selection.End <= sel.Selection.Start {
+		t.Errorf("after the shift-drag the window link is %q, want %q", dragURL, want)
+	}
+	var view tracer.Window
+	if err := json.Unmarshal([]byte(eval[string](t, b, `JSON.stringify(window.concviz.view)`)), &view); err != nil {
+		t.Fatal(err)
+	}
+	if sel.Selection.Start < view.Start || sel.Selection.End > view.End+1 {
+		t.Errorf("the selected window %+v is outside the view %+v", *sel.Selection, view)
 	}
 
 	// pprof's own flame graph, on our server, with its scripts running
@@ -125,6 +177,39 @@ func TestBrowserRuntimeAndProfile(t *testing.T) {
 		if body := eval[string](t, b, `document.body.innerText`); !strings.Contains(body, "spinBroken") {
 			t.Errorf("the window's top does not name spinBroken: %.300q", body)
 		}
+	}
+}
+
+// dragged is the address of the window link of the runtime lanes.
+func dragged(t *testing.T, b *browser) string {
+	return eval[string](t, b, `document.querySelector("#runtime .rt-window").getAttribute("href")`)
+}
+
+// waitTab waits until a tab of the browser shows path, and brings the
+// test's tab back to the front: a tab in the background draws no frames.
+func (b *browser) waitTab(t *testing.T, path string) {
+	t.Helper()
+	want := strings.TrimSuffix(b.base, "/") + path
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ts, err := chromedp.Targets(b.ctx)
+		if err != nil {
+			t.Fatalf("list the tabs: %v", err)
+		}
+		found := false
+		for _, tg := range ts {
+			found = found || strings.HasPrefix(tg.URL, want)
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no tab opened %s", want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := chromedp.Call(b.ctx, page.BringToFront, cdp.Empty{}); err != nil {
+		t.Fatalf("bring the page to the front: %v", err)
 	}
 }
 
