@@ -9,13 +9,13 @@ var rateLimiter = Scenario{
 	ID:       "rate-limiter",
 	Title:    "A rate limiter that never stops",
 	Category: "Leaks",
-	Statement: "A token bucket allows 50 requests a second: a ticker adds a token every " +
-		"20 ms, and Wait takes one. The caller makes 60 requests and returns. What is left " +
+	Statement: "A token bucket allows 100 requests a second: a ticker adds a token every " +
+		"10 ms, and Wait takes one. The caller makes 105 requests and returns. What is left " +
 		"running?",
 	Failure: "The limiter is the module's: it starts a refill goroutine that ranges over its " +
 		"ticker's channel, and nothing ever stops the ticker, so the goroutine waits for the " +
 		"next tick for ever, long after the last request. Every limiter made and dropped this " +
-		"way leaks a goroutine and a ticker. (The burst is also the whole bucket: the first 50 " +
+		"way leaks a goroutine and a ticker. (The burst is also the whole bucket: the first 100 " +
 		"requests go through at once; watch the tokens on the timeline.)",
 	Fix: "Give the limiter a Stop method: it stops the ticker, closes a done channel that the " +
 		"refill goroutine selects on, and waits until that goroutine has returned. The caller " +
@@ -103,15 +103,17 @@ func (l *stoppableLimiter) Stop() {
 	<-l.stopped
 }
 
-// makeRequests takes 60 tokens and shows when they came: the burst of 50 at
-// once, then one per tick.
+// makeRequests takes 105 tokens and shows when they came: the burst of 100
+// at once, then one per tick. Only a few requests wait for ticks, because a
+// caller and a refill goroutine that both wait on the ticker look stuck to
+// the tracer's deadlock watchdog if they do so for long.
 func makeRequests(ctx context.Context, wait func(context.Context) error) error {
 	start := time.Now()
-	for i := 1; i <= 60; i++ {
+	for i := 1; i <= 105; i++ {
 		if err := wait(ctx); err != nil {
 			return err
 		}
-		if i%10 == 0 || i > 50 {
+		if i%25 == 0 || i > 100 {
 			show(ctx, "tokens", "%d taken after %v", i, time.Since(start).Round(time.Millisecond))
 		}
 	}
@@ -119,12 +121,12 @@ func makeRequests(ctx context.Context, wait func(context.Context) error) error {
 }
 
 func rateLimiterBroken(ctx context.Context) error {
-	rl := newLeakyLimiter(50)
+	rl := newLeakyLimiter(100)
 	return makeRequests(ctx, rl.Wait)
 }
 
 func rateLimiterFixed(ctx context.Context) error {
-	rl := newStoppableLimiter(50)
+	rl := newStoppableLimiter(100)
 	defer rl.Stop() // FIX: stop the limiter when done with it
 	return makeRequests(ctx, rl.Wait)
 }
