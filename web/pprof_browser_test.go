@@ -108,6 +108,11 @@ func TestBrowserRuntimeAndProfile(t *testing.T) {
 	if !strings.HasPrefix(href, "/pprof/") {
 		t.Fatalf("the profile link is %q, want one under /pprof/", href)
 	}
+	// The report links pprof's views of the run's profile.
+	reportLinks := eval[[]string](t, b, `[...document.querySelectorAll("#report .profile-links a")].map((a) => a.getAttribute("href"))`)
+	if want := []string{href + "flamegraph", href + "top", href + "source", href + "graph", href + "download"}; strings.Join(reportLinks, " ") != strings.Join(want, " ") {
+		t.Errorf("the report's profile links are %q, want %q", reportLinks, want)
+	}
 	// The w key profiles the visible window: its link appears, and pprof
 	// opens on it in a new tab.
 	b.press(t, "w")

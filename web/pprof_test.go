@@ -104,6 +104,7 @@ func TestPprofOfARealRun(t *testing.T) {
 		{"flamegraph", `(?s)<title>select-default-spin broken cpu</title>.*spinBroken`},
 		{"top", `(?s)<html.*spinBroken`},
 		{"source?f=spinBroken", `(?s)select_default_spin\.go.*default: // BUG`},
+		{"source", `(?s)select_default_spin\.go.*default: // BUG`}, // the report's link
 		{"peek?f=spinBroken", `spinBroken`},
 		{"window/cpu/0/" + dur + "/top", `(?s)<title>select-default-spin broken from 0s to [0-9.]+ms cpu</title>.*spinBroken`},
 		{"window/wall/0/" + dur + "/top", `(?s)<html.*produceLater\.func1`},

@@ -615,7 +615,9 @@ async function main() {
       showTraceSummary(notes);
       setStatus('ended', `${recording?.name || 'trace'} · ${formatDuration(runEnd())}`);
     } else if (report) {
-      rep.show(report, scenario, notes);
+      // The run's profile, when it recorded one, is linked from the report.
+      const prof = msg.profile && msg.recording ? {base: `/pprof/${encodeURIComponent(msg.recording.id)}/`, kind: msg.profile} : null;
+      rep.show(report, scenario, notes, prof);
       const note = msg.cancelled ? ' (cancelled)' : '';
       setStatus('ended', `${report.outcome}${note} · ${formatDuration(runEnd())}`);
     } else if (reopened) {

@@ -39,8 +39,9 @@ export function reportView(el, {onFinding}) {
   }
 
   // show renders report for scenario (the catalog entry); notes are the
-  // timeline's own warnings (a truncated trace).
-  function show(report, scenario, notes = []) {
+  // timeline's own warnings (a truncated trace); profile, when the run
+  // recorded one, is {base, kind}: where pprof's pages for it are.
+  function show(report, scenario, notes = [], profile = null) {
     el.textContent = '';
     buttons = [];
     const bad = BAD.has(report.outcome);
@@ -89,6 +90,7 @@ export function reportView(el, {onFinding}) {
     if (report.duration_ns) facts.push(`ran ${fmtMs(report.duration_ns)}`);
     if (report.exit_code) facts.push(`exit code ${report.exit_code}`);
     el.append(node('p', 'placeholder', facts.join(' · ')));
+    if (profile) el.append(profileLinks(profile));
 
     for (const w of new Set([...(report.warnings || []), ...notes])) el.append(node('p', 'warning', `⚠ ${w}`));
     details('Race detector report', report.race);
@@ -109,6 +111,24 @@ export function reportView(el, {onFinding}) {
     d.append(node('summary', '', summary), node('pre', '', text));
     el.append(d);
   }
+}
+
+// profileLinks is the report's line that leads to pprof's views of the
+// run's profile, each in a new tab, and to the profile's download.
+function profileLinks({base, kind}) {
+  const p = node('p', 'profile-links', `${kind === 'wall' ? 'Wall-clock' : 'CPU'} profile of the run: `);
+  const views = [['flamegraph', 'flame graph'], ['top', 'top'], ['source', 'source'], ['graph', 'graph']];
+  views.forEach(([view, name], i) => {
+    const a = node('a', '', name);
+    a.href = base + view;
+    a.target = '_blank';
+    a.rel = 'noopener';
+    p.append(i ? ' · ' : '', a);
+  });
+  const dl = node('a', '', 'download .pb.gz');
+  dl.href = `${base}download`;
+  p.append(' · ', dl);
+  return p;
 }
 
 function node(tag, cls, text) {
