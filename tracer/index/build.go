@@ -436,6 +436,7 @@ func (x *Index) kindID(k kind) uint32 {
 	}
 	x.kinds = append(x.kinds, k)
 	x.kindSR = append(x.kindSR, sr)
+	x.kindState = append(x.kindState, k.state)
 	x.kindIDs[k] = id
 	return id
 }

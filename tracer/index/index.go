@@ -55,6 +55,8 @@ type Index struct {
 	// kindSR maps a kind to the kind of the same state and reason without
 	// a stack, so that comparing two kinds' state and reason is cheap.
 	kindSR []uint32
+	// kindState is each kind's state, for the hot loop of a window query.
+	kindState []tracer.State
 	// The kinds of the commonest spans, interned once.
 	kindRunning, kindRunnable, kindDone uint32
 

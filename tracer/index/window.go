@@ -110,13 +110,13 @@ type spanIter struct {
 	ln  *lane
 	now int64
 	// seg is the segment of the next span; loaded says that b and left
-	// hold its undecoded bytes and spans, t the start of the last span
-	// decoded.
+	// hold its undecoded bytes and spans, and ns the next span's start,
+	// whose delta b no longer holds.
 	seg      int
 	loaded   bool
 	b        []byte
 	left     int
-	t        int64
+	ns       int64
 	openDone bool
 }
 
@@ -124,6 +124,15 @@ type spanIter struct {
 // that the spans it yields first may end before t.
 func (x *Index) iter(ln *lane, t int64) spanIter {
 	return spanIter{a: &x.arena, ln: ln, now: x.now(), seg: ln.spans.segmentAt(t)}
+}
+
+// uvarint decodes a varint, the one-byte case inline: kinds and many
+// deltas are below 128.
+func uvarint(b []byte) (uint64, int) {
+	if len(b) > 0 && b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
+	return binary.Uvarint(b)
 }
 
 // next returns the next span.
@@ -137,17 +146,21 @@ func (it *spanIter) next() (start, end int64, k uint32, ok bool) {
 		return it.ln.curStart, it.now, it.ln.cur, true
 	}
 	if !it.loaded {
-		it.b, it.left, it.t, it.loaded = l.segBytes(it.a, it.seg), l.count(it.seg), l.segs[it.seg].first, true
+		it.b, it.left, it.loaded = l.segBytes(it.a, it.seg), l.count(it.seg), true
+		d, n := uvarint(it.b)
+		it.b = it.b[n:]
+		it.ns = l.segs[it.seg].first + int64(d)
 	}
-	d, n := binary.Uvarint(it.b)
-	kk, m := binary.Uvarint(it.b[n:])
-	it.b = it.b[n+m:]
+	start = it.ns
+	kk, n := uvarint(it.b)
+	it.b = it.b[n:]
 	it.left--
-	it.t += int64(d)
 	if it.left > 0 {
 		// The span ends where the next one in the segment starts.
-		d2, _ := binary.Uvarint(it.b)
-		return it.t, it.t + int64(d2), uint32(kk), true
+		d, n := uvarint(it.b)
+		it.b = it.b[n:]
+		it.ns += int64(d)
+		return start, it.ns, uint32(kk), true
 	}
 	// The last span of a segment ends where the next segment, or the open
 	// span, starts.
@@ -157,7 +170,7 @@ func (it *spanIter) next() (start, end int64, k uint32, ok bool) {
 	if it.seg < len(l.segs) {
 		end = l.segs[it.seg].first
 	}
-	return it.t, end, uint32(kk), true
+	return start, end, uint32(kk), true
 }
 
 // segmentAhead reports the segment whose first span is the next one, with
@@ -193,7 +206,7 @@ func (x *Index) laneWindow(ln *lane, start, end, res int64) []Span {
 		if res > 0 {
 			if seg, s, e, ok := it.segmentAhead(); ok && s >= start && e < end && e-s < res {
 				if g.n > 0 && s/res != g.pixel {
-					out = g.flush(out)
+					out = g.flush(out, x)
 				}
 				g.addSum(s, e, seg, &ln.spans, res)
 				it.skipSegment()
@@ -207,35 +220,37 @@ func (x *Index) laneWindow(ln *lane, start, end, res int64) []Span {
 		if e < start || e == start && s < start {
 			continue
 		}
-		kd := x.kinds[k]
 		if res <= 0 || e-s >= res {
-			out = g.flush(out)
+			out = g.flush(out, x)
+			kd := &x.kinds[k]
 			out = append(out, Span{Start: s, End: e, State: kd.state, Reason: kd.reason, Stack: kd.stack})
 			continue
 		}
 		if g.n > 0 && s/res != g.pixel {
-			out = g.flush(out)
+			out = g.flush(out, x)
 		}
-		g.add(s, e, kd, res)
+		g.add(s, e, k, x.kindState[k], res)
 	}
-	return g.flush(out)
+	return g.flush(out, x)
 }
 
 // group is a run of short spans being merged.
 type group struct {
 	n     int
 	pixel int64
-	first Span
-	end   int64
-	dur   stateSum
+	// The first span of the group, which is all a group of one shows.
+	start, firstEnd int64
+	firstKind       uint32
+	// firstState wins ties for the dominant state.
+	firstState tracer.State
+	end        int64
+	dur        stateSum
 }
 
 // addSum adds segment seg of l, [s, e).
 func (g *group) addSum(s, e int64, seg int, l *spanList, res int64) {
 	if g.n == 0 {
-		g.pixel = s / res
-		// The first span of the group is only used when it holds one.
-		g.first = Span{Start: s, End: e, Stack: tracer.NoStack}
+		g.pixel, g.start, g.firstState = s/res, s, tracer.StateNone
 		g.dur = stateSum{}
 	}
 	g.n += l.count(seg)
@@ -243,37 +258,39 @@ func (g *group) addSum(s, e int64, seg int, l *spanList, res int64) {
 	l.sum(seg, &g.dur)
 }
 
-func (g *group) add(s, e int64, k kind, res int64) {
+// add adds a span [s, e) of kind k and state st.
+func (g *group) add(s, e int64, k uint32, st tracer.State, res int64) {
 	if g.n == 0 {
-		g.pixel = s / res
-		g.first = Span{Start: s, End: e, State: k.state, Reason: k.reason, Stack: k.stack}
+		g.pixel, g.start = s/res, s
+		g.firstEnd, g.firstKind, g.firstState = e, k, st
 		g.dur = stateSum{}
 	}
 	g.n++
 	g.end = e
-	if k.state < tracer.StateLast {
-		g.dur[k.state] += e - s
+	if st < tracer.StateLast {
+		g.dur[st] += e - s
 	}
 }
 
 // flush appends the group to out, as the one span it holds or as a merged
 // span, and empties it.
-func (g *group) flush(out []Span) []Span {
+func (g *group) flush(out []Span, x *Index) []Span {
 	switch g.n {
 	case 0:
 		return out
 	case 1:
 		g.n = 0
-		return append(out, g.first)
+		kd := &x.kinds[g.firstKind]
+		return append(out, Span{Start: g.start, End: g.firstEnd, State: kd.state, Reason: kd.reason, Stack: kd.stack})
 	}
-	best, total := g.first.State, int64(0)
+	best, total := g.firstState, int64(0)
 	for st, d := range g.dur {
 		total += d
 		if d > g.dur[best] {
 			best = tracer.State(st)
 		}
 	}
-	out = append(out, Span{Start: g.first.Start, End: g.end, State: best, Stack: tracer.NoStack,
+	out = append(out, Span{Start: g.start, End: g.end, State: best, Stack: tracer.NoStack,
 		Merged: g.n, Mixed: total > 0 && 2*g.dur[best] < total})
 	g.n = 0
 	return out
