@@ -47,8 +47,10 @@ const (
 // that fall in the window (they exist only when the run recorded a CPU
 // profile). Kind ProfileWall adds, for every goroutine the timeline shows,
 // the time it spent blocked in the window, at the stack where it blocked:
-// wall time is running time plus waiting time. A trace that breaks off is
-// used up to where it broke.
+// wall time is running time plus waiting time. In a trace without CPU
+// samples, the wall profile charges the time goroutines ran or waited for
+// a CPU to their functions, since no line is known. A trace that breaks
+// off is used up to where it broke.
 func WindowProfile(r io.Reader, w Window, kind string) ([]byte, error) {
 	if w.End <= w.Start || w.Start < 0 {
 		return nil, fmt.Errorf("window profile: empty window [%d, %d)", w.Start, w.End)
@@ -66,6 +68,7 @@ func WindowProfile(r io.Reader, w Window, kind string) ([]byte, error) {
 	pb := newProfileBuilder(kind, w)
 	var start trace.Time
 	started := false
+	cpuSamples := 0
 	for {
 		ev, err := tr.ReadEvent()
 		if err != nil {
@@ -78,6 +81,7 @@ func WindowProfile(r io.Reader, w Window, kind string) ([]byte, error) {
 		if ev.Kind() != trace.EventStackSample {
 			continue
 		}
+		cpuSamples++
 		t := int64(ev.Time() - start)
 		if t >= w.Start && t < w.End {
 			pb.cpuSample(t, int64(ev.Goroutine()), ev.Stack())
@@ -93,12 +97,15 @@ func WindowProfile(r io.Reader, w Window, kind string) ([]byte, error) {
 				continue
 			}
 			for _, s := range g.Spans {
-				if !s.State.Blocked() {
-					continue
-				}
 				from, to := max(s.Start, w.Start), min(s.End, w.End)
-				if to > from {
+				switch {
+				case to <= from:
+				case s.State.Blocked():
 					pb.blocked(from, to, g.ID, s.State, tl.Stack(s.Stack))
+				case cpuSamples == 0 && (s.State == StateRunning || s.State == StateRunnable):
+					// Without CPU samples the trace does not say where a
+					// goroutine ran, only that it did, and for how long.
+					pb.unsampled(from, to, g, s.State)
 				}
 			}
 		}
@@ -194,6 +201,23 @@ func (pb *profileBuilder) blocked(from, to, g int64, state State, stk *Stack) {
 		Value:    []int64{1, to - from},
 		Label:    map[string][]string{LabelState: {state.String()}},
 		NumLabel: map[string][]int64{LabelTime: {from}, LabelTimeEnd: {to}, LabelGoroutine: {g}},
+		NumUnit:  map[string][]string{LabelTime: {"nanoseconds"}, LabelTimeEnd: {"nanoseconds"}},
+	})
+}
+
+// unsampled adds the stretch [from, to) in which goroutine g ran, or
+// waited for a CPU, in a trace without CPU samples: it is charged to the
+// goroutine's function under a frame that says why no line is known.
+func (pb *profileBuilder) unsampled(from, to int64, g *Goroutine, state State) {
+	why := "(running: record a CPU profile to see where)"
+	if state == StateRunnable {
+		why = "(runnable: waiting for a CPU)"
+	}
+	pb.p.Sample = append(pb.p.Sample, &profile.Sample{
+		Location: []*profile.Location{pb.location(locKey{fn: why}), pb.location(locKey{fn: g.Name})},
+		Value:    []int64{1, to - from},
+		Label:    map[string][]string{LabelState: {state.String()}},
+		NumLabel: map[string][]int64{LabelTime: {from}, LabelTimeEnd: {to}, LabelGoroutine: {g.ID}},
 		NumUnit:  map[string][]string{LabelTime: {"nanoseconds"}, LabelTimeEnd: {"nanoseconds"}},
 	})
 }

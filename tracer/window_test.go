@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/pprof/profile"
 )
@@ -168,4 +169,32 @@ func sampleCount(p *profile.Profile) int {
 		n += int(s.Value[0])
 	}
 	return n
+}
+
+// TestWindowProfileWallWithoutCPUSamples profiles a run recorded without
+// a CPU profile: the wall profile still charges the spin's running time to
+// its function, under a frame that says a CPU profile would say where.
+func TestWindowProfileWallWithoutCPUSamples(t *testing.T) {
+	var raw bytes.Buffer
+	res, err := Run(context.Background(), RunOptions{Scenario: "select-default-spin", Variant: "broken", TraceOut: &raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := windowProfile(t, raw.Bytes(), Window{Start: 0, End: res.Timeline.Duration + 1}, ProfileWall)
+	var spun, slept int64
+	for _, s := range p.Sample {
+		switch {
+		case sampleHas(s, "(running: record a CPU profile to see where)") && sampleHas(s, "scenarios.spinBroken"):
+			spun += s.Value[1]
+		case sampleHas(s, "(runnable: waiting for a CPU)") && sampleHas(s, "scenarios.spinBroken"):
+			spun += s.Value[1]
+		case s.Label[LabelState][0] == StateSleep.String() && sampleHas(s, "scenarios.produceLater.func1"):
+			slept += s.Value[1]
+		}
+	}
+	// The spin lasts until the producer's 50 ms sleep ends.
+	if spun < int64(40*time.Millisecond) || slept < int64(40*time.Millisecond) {
+		t.Errorf("the wall profile has spinBroken running or runnable for %v and the producer asleep for %v; want 40ms or more of each",
+			time.Duration(spun), time.Duration(slept))
+	}
 }
