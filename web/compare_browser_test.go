@@ -245,6 +245,13 @@ func TestBrowserUserTrace(t *testing.T) {
 	if !strings.Contains(frames, "pipeline_test.go") {
 		t.Errorf("the stack does not reach pipeline_test.go: %s", frames)
 	}
+	// Pin the chosen lane: it stays on top, whatever the filter.
+	b.press(t, "p")
+	pinned := eval[[]int64](t, b, `window.concviz.pinned`)
+	if len(pinned) != 1 || pinned[0] != l.ID {
+		t.Errorf("pinned %v, want [%d]", pinned, l.ID)
+	}
+	b.press(t, "p")
 	// Filter the lanes down to the squarers, then group them into one.
 	if _, err := chromedp.Run(b.ctx, chromedp.SendKeys(chromedp.CSS(`#lane-filter`), "square")); err != nil {
 		t.Fatal(err)

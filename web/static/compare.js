@@ -12,7 +12,8 @@
 //   cursor      the shared cursor time in ns
 //   view        {start, end}: the shared visible window
 //   runs        [{id, scenario, variant, outcome, cursor, view, cursorX,
-//                 lanes: [{id, name}], highlightedLines, stackFrames}]
+//                 lanes: [{id, name}], highlightedLines, focusedLines,
+//                 stackFrames, pinned}]
 //   strip       [{label, a, b}]: the comparison rows as shown
 //   diff        [{op, text, mark}]: the source diff, or []
 //   error       the last error text, or ""
@@ -32,7 +33,7 @@ const BLOCK_ROWS = 5;
 // diagnosis.
 const NO_REPORT = 'raw trace, no report';
 // KEYS is the one-line list of the view's keys.
-const KEYS = 'Space play · ← → step · + − zoom · 0 fit · Home End · [ ] speed · / filter · s swap';
+const KEYS = 'Space play · ← → step · + − zoom · 0 fit · Home End · [ ] speed · / filter · p pin the chosen lane · s swap';
 // GROUP_OVER is the goroutine count past which the view starts grouped.
 const GROUP_OVER = 100;
 
@@ -58,6 +59,8 @@ export async function compareView(ids, catalog) {
   let lastError = '';
   // events are the step targets of both runs together.
   let events = [];
+  // chosen is the run whose lane was chosen last: "p" pins in it.
+  let chosen = null;
 
   const laneColors = readLaneColors();
   document.body.textContent = '';
@@ -197,7 +200,12 @@ export async function compareView(ids, catalog) {
     r.tl = timeline(canvas, {
       scroll, tooltip: tip,
       onCursor: (t) => setCursor(t, false),
-      onSelect: (id) => { r.selected = id; r.tl.select(id); showPositions(r); },
+      onSelect: (id) => {
+        r.selected = id;
+        chosen = r;
+        r.tl.select(id);
+        showPositions(r);
+      },
       onView: (view) => syncView(r, view),
       sourceLine: (file, line) => (r.scenario && baseOf(file) === r.scenario.file ? r.sourceLines[line - 1] || '' : ''),
     });
@@ -240,6 +248,7 @@ export async function compareView(ids, catalog) {
   // shared clock's length, so that both timelines clamp alike.
   function refresh(r, dur) {
     r.dur = dur ?? r.dur;
+    for (const g of r.model.goroutines) g.pinned = r.pinned.includes(g.id);
     r.lanes = arrangeLanes(r.model.goroutines, {
       query, group, pinned: r.pinned, findings: r.report?.findings || [], logs: r.model.logs, cursor, now: r.model.now,
     });
@@ -421,6 +430,13 @@ export async function compareView(ids, catalog) {
       case '[': play.faster(-1); break;
       case ']': play.faster(1); break;
       case 's': swap.click(); break;
+      case 'p':
+        if (chosen && chosen.selected > 0) {
+          const id = chosen.selected;
+          chosen.pinned = chosen.pinned.includes(id) ? chosen.pinned.filter((x) => x !== id) : [...chosen.pinned, id];
+          refresh(chosen);
+        }
+        break;
       case '/': filter.focus(); break;
       case 'Escape':
         if (e.target === filter) {
@@ -459,6 +475,7 @@ export async function compareView(ids, catalog) {
             highlightedLines: r.code ? r.code.highlighted : [],
             focusedLines: r.code ? r.code.focused : [],
             stackFrames: r.stack ? r.stack.frames : [],
+            pinned: [...r.pinned],
           };
         });
       },
