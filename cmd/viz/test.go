@@ -148,6 +148,7 @@ func testBinaryFlags(args []string) []string {
 type testLine struct {
 	tracer.TestReport
 	BuildError string   `json:"build_error,omitempty"`
+	NoTests    bool     `json:"no_tests,omitempty"`
 	Warnings   []string `json:"warnings,omitempty"`
 	Trace      string   `json:"trace,omitempty"`
 }
@@ -162,6 +163,7 @@ func writeTestJSON(w io.Writer, p *tracer.PackageReport) {
 		pkg := testLine{
 			TestReport: tracer.TestReport{Package: p.Package, Outcome: p.Outcome, Findings: p.Findings},
 			BuildError: p.BuildError,
+			NoTests:    p.NoTests,
 			Warnings:   p.Warnings,
 			Trace:      p.TracePath,
 		}

@@ -32,6 +32,7 @@ func TestTestCommand(t *testing.T) {
 		{[]string{"test", "-run", "TestCrossWait|TestFine", "../../testdata/hang"}, 1, []string{"--- DEADLOCK: TestCrossWait", "hang/hang_test.go:", "  v := <-pong // HANG"}, ""},
 		{[]string{"test", "../../testdata/leaky", "-run", "^TestNoGoroutines$"}, 0, []string{"1 test, no leaks"}, ""},
 		{[]string{"test", "../../testdata/clean", "--", "-short", "-count=2"}, 0, []string{"ok "}, ""},
+		{[]string{"test", "../../testdata/prog"}, 0, []string{"[no test files]"}, ""},
 		{[]string{"test", "--bogus"}, 2, nil, "flag provided but not defined"},
 		{[]string{"test", "--hang-after", "0", "."}, 2, nil, "must be positive"},
 		{[]string{"test", "../../testdata/no-such-dir"}, 1, []string{"[build failed]", "no-such-dir"}, "problems found"},
