@@ -145,6 +145,13 @@ func (ps *profileStore) dropUI(key string) {
 // of a recording's trace.
 func (s *Server) handlePprof(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", pprofCSP)
+	if s.opt.Share != nil && s.roleOf(r) != rolePresenter {
+		// pprof's source view reads the files a profile names, on the
+		// presenter's machine: like the recordings, profiles are the
+		// presenter's alone.
+		pprofError(w, http.StatusForbidden, false, "The profiles of a shared server are the presenter's.")
+		return
+	}
 	rest := r.PathValue("rest")
 	rec, view, ok := strings.Cut(rest, "/")
 	if !ok {

@@ -271,3 +271,32 @@ func has(p *profile.Profile, fn string) bool {
 	}
 	return false
 }
+
+// TestPprofShared checks pprof's pages on a server shared with a room:
+// the presenter's alone, since they read source files of the presenter's
+// machine.
+func TestPprofShared(t *testing.T) {
+	s, ts, sh := newShared(t, Options{})
+	rec, err := tracerRecording(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.profiles.add(rec, tracer.ProfileCPU, smallProfile(t))
+	for _, tt := range []struct {
+		who    string
+		header http.Header
+		status int
+	}{
+		{"presenter", cookie(sh.PresenterToken), 200},
+		{"viewer", cookie(sh.ViewerToken), 403},
+		{"no one", nil, 403},
+		{"a wrong key", cookie("nope"), 403},
+	} {
+		for _, path := range []string{"/pprof/" + rec + "/top", "/pprof/" + rec + "/download", "/pprof/" + rec + "/window/wall/0/1000000/top"} {
+			resp, body := get(t, ts, "GET", "", path, tt.header)
+			if resp.StatusCode != tt.status || (tt.status == 403 && strings.Contains(body, "scenarios.hot")) {
+				t.Errorf("%s: GET %s: status %d, want %d (%.100q)", tt.who, path, resp.StatusCode, tt.status, body)
+			}
+		}
+	}
+}
