@@ -15,6 +15,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -76,6 +77,10 @@ type Result struct {
 	Bytes       int64 // bytes received by all viewers together
 	Largest     int   // the largest message
 	StalledDrop []time.Duration
+	// Lateness is how late a goroutine of this process woke from a 5 ms
+	// sleep, sampled throughout: the delay the machine's scheduler adds
+	// to anything here, room or not.
+	Lateness    []time.Duration
 	HeapStart   uint64
 	HeapPeak    uint64
 	HeapEnd     uint64
@@ -134,6 +139,13 @@ func Report(out io.Writer, c Config, r *Result) error {
 	fmt.Fprintf(out, "delay action->viewer: p50 %v p90 %v p99 %v max %v over %d deliveries\n",
 		pct(50).Round(10*time.Microsecond), pct(90).Round(10*time.Microsecond), pct(99).Round(10*time.Microsecond),
 		pct(100).Round(10*time.Microsecond), len(r.Delays))
+	if len(r.Lateness) > 0 {
+		slices.Sort(r.Lateness)
+		q := func(p float64) time.Duration {
+			return r.Lateness[min(len(r.Lateness)-1, int(p/100*float64(len(r.Lateness))))].Round(10 * time.Microsecond)
+		}
+		fmt.Fprintf(out, "scheduler lateness of a 5 ms sleep in this process: p50 %v p99 %v max %v\n", q(50), q(99), q(100))
+	}
 	fmt.Fprintf(out, "delivery: %d missing, %d out of order; %d run updates received in all (%.0f per viewer)\n",
 		r.Missing, r.Disordered, r.Updates, float64(r.Updates)/float64(max(1, c.Viewers)))
 	fmt.Fprintf(out, "traffic: %.1f MB to the viewers (%.1f MB/s), largest message %.0f KB\n",
@@ -284,9 +296,19 @@ func Measure(ctx context.Context, c Config, opt web.Options) (*Result, error) {
 				at := time.Now()
 				f.bytes += int64(len(data))
 				f.largest = max(f.largest, len(data))
-				// A viewer's page decodes every message; here only the
-				// fields the test reads are, so that the clients in this
-				// process leave the CPU to the server.
+				// A viewer's page decodes every message. Here the large
+				// ones (updates and ends) are only counted, by the type
+				// that the encoder always writes first, and the rest
+				// decoded for the fields the test reads, so that the
+				// clients in this process leave the CPU to the server.
+				switch {
+				case bytes.HasPrefix(data, []byte(`{"type":"update"`)):
+					f.updates++
+					continue
+				case bytes.HasPrefix(data, []byte(`{"type":"end"`)):
+					f.ends++
+					continue
+				}
 				var m struct {
 					Type string          `json:"type"`
 					View json.RawMessage `json:"view"`
@@ -327,6 +349,18 @@ func Measure(ctx context.Context, c Config, opt web.Options) (*Result, error) {
 	// and the heap to see that it stays bounded.
 	watchDone := make(chan struct{})
 	var watch sync.WaitGroup
+	watch.Go(func() {
+		for {
+			select {
+			case <-watchDone:
+				return
+			default:
+			}
+			before := time.Now()
+			time.Sleep(5 * time.Millisecond)
+			res.Lateness = append(res.Lateness, time.Since(before)-5*time.Millisecond)
+		}
+	})
 	watch.Go(func() {
 		jar, _ := cookiejar.New(nil)
 		u, _ := url.Parse(base)
