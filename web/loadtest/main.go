@@ -80,10 +80,10 @@ type Result struct {
 	// Lateness is how late a goroutine of this process woke from a 5 ms
 	// sleep, sampled throughout: the delay the machine's scheduler adds
 	// to anything here, room or not.
-	Lateness    []time.Duration
-	HeapStart   uint64
-	HeapPeak    uint64
-	HeapEnd     uint64
+	Lateness  []time.Duration
+	HeapStart uint64
+	HeapPeak  uint64
+	HeapEnd   uint64
 }
 
 func run(args []string, out io.Writer) error {
