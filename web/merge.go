@@ -1,6 +1,10 @@
 package web
 
-import "github.com/concviz/concviz/tracer"
+import (
+	"slices"
+
+	"github.com/concviz/concviz/tracer"
+)
 
 // This file holds the pure functions of the update stream: leaving hidden
 // goroutines out and merging consecutive updates into one, so that a slow
@@ -21,6 +25,12 @@ func filterUpdate(u *tracer.Update, hidden bool, hiddenIDs map[int64]bool) *trac
 		StackBase:  u.StackBase,
 		Stacks:     append(make([]tracer.Stack, 0, len(u.Stacks)), u.Stacks...),
 		Logs:       make([]tracer.LogEntry, 0, len(u.Logs)),
+		// The runtime lanes are the whole program's: no goroutine to hide.
+		Runtime: tracer.RuntimeDelta{
+			GCFrom: u.Runtime.GCFrom, GC: slices.Clone(u.Runtime.GC),
+			STWFrom: u.Runtime.STWFrom, STW: slices.Clone(u.Runtime.STW),
+			Heap: slices.Clone(u.Runtime.Heap), HeapGoal: slices.Clone(u.Runtime.HeapGoal),
+		},
 	}
 	for _, d := range u.Goroutines {
 		if d.Hidden {
@@ -94,7 +104,23 @@ func mergeUpdate(dst, src *tracer.Update) bool {
 	dst.Links = append(dst.Links, src.Links...)
 	dst.Stacks = append(dst.Stacks, src.Stacks...)
 	dst.Logs = append(dst.Logs, src.Logs...)
+	rt := &dst.Runtime
+	rt.GC, rt.GCFrom = mergeIntervals(rt.GC, rt.GCFrom, src.Runtime.GC, src.Runtime.GCFrom)
+	rt.STW, rt.STWFrom = mergeIntervals(rt.STW, rt.STWFrom, src.Runtime.STW, src.Runtime.STWFrom)
+	rt.Heap = append(rt.Heap, src.Runtime.Heap...)
+	rt.HeapGoal = append(rt.HeapGoal, src.Runtime.HeapGoal...)
 	return true
+}
+
+// mergeIntervals folds the runtime intervals b, which replace a view's from
+// index bFrom on, into a, which replace them from aFrom on: applied after a,
+// b keeps a's first bFrom-aFrom intervals.
+func mergeIntervals(a []tracer.Interval, aFrom int, b []tracer.Interval, bFrom int) ([]tracer.Interval, int) {
+	if bFrom <= aFrom {
+		return b, bFrom
+	}
+	off := min(bFrom-aFrom, len(a))
+	return append(a[:off:off], b...), aFrom
 }
 
 // withoutHidden returns a copy of t without its hidden goroutines and the
