@@ -243,6 +243,12 @@ func testPackage(ctx context.Context, goTool string, opt TestOptions, p listedPa
 	}
 	args = append(args, p.ImportPath)
 	if msg, err := goBuild(ctx, goTool, opt.Dir, opt.Race, args); err != nil {
+		switch {
+		case strings.Contains(msg, "import cycle") && strings.Contains(msg, harnessTestFile):
+			msg += "\n(viz test adds a file that imports " + harnessImports + " to the package under test, so the packages those depend on cannot be tested with it)"
+		case strings.Contains(msg, "GOMODCACHE"):
+			msg += "\n(viz test adds a file to the package under test, and the go command allows no such addition in the module cache: test a dependency from a checkout of its module)"
+		}
 		rep.BuildError = msg
 		return rep
 	}
@@ -411,6 +417,10 @@ func (r *procRun) run(ctx context.Context, timeout time.Duration) *procOutput {
 	cmd := exec.Command(r.path, r.args...)
 	cmd.Dir = r.dir
 	cmd.Env = append(os.Environ(), r.env...)
+	if r.dir != "" {
+		// As go test does: code that reads $PWD sees where it runs.
+		cmd.Env = append(cmd.Env, "PWD="+r.dir)
+	}
 	cmd.Stdin = r.stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdoutR, stdoutW, err := os.Pipe()
