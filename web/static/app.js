@@ -802,63 +802,86 @@ async function main() {
     compareButton.disabled = !recording || !scenario;
   }
 
-  // renderHistory fills the history list: this tab's runs, each with a
-  // box to pick two to compare, a link to reopen and one to save it.
-  function renderHistory() {
+  // renderHistory fills the history list: this tab's runs, then the
+  // recordings the server keeps from earlier (saved, the data directory
+  // says, for days), each with a box to pick two to compare, a link to
+  // reopen it and one to save it as a file.
+  function renderHistory(saved = []) {
     const box = $('history-list');
     box.textContent = '';
-    const list = loadHistory();
-    $('history-button').textContent = `History (${list.length})`;
-    if (!list.length) {
+    const mine = loadHistory();
+    $('history-button').textContent = `History (${mine.length})`;
+    const ids = new Set(mine.map((h) => h.id));
+    const earlier = saved.filter((h) => !ids.has(h.id));
+    const all = mine.concat(earlier);
+    if (!all.length) {
       const p = document.createElement('p');
       p.className = 'hint';
       p.textContent = 'Runs of this tab appear here. Every run is kept: reopen it, save it as one file, or pick two to compare.';
       box.append(p);
       return;
     }
-    const ul = document.createElement('ul');
-    for (const h of list) {
-      const li = document.createElement('li');
-      const pickBox = document.createElement('input');
-      pickBox.type = 'checkbox';
-      pickBox.value = h.id;
-      pickBox.setAttribute('aria-label', `Pick ${h.scenario || h.name} ${h.variant} to compare`);
-      const a = document.createElement('a');
-      a.href = `/?open=${encodeURIComponent(h.id)}`;
-      a.textContent = h.scenario ? `${h.scenario} ${h.variant}` : h.name || h.id;
-      const out = document.createElement('span');
-      out.className = 'badge';
-      out.dataset.bad = h.outcome ? String(h.outcome !== 'ok') : 'none';
-      out.textContent = h.outcome || 'trace';
-      const when = document.createElement('span');
-      when.className = 'when';
-      when.textContent = h.recorded ? new Date(h.recorded).toLocaleTimeString() : '';
-      const save = document.createElement('a');
-      save.href = `/api/recordings/${encodeURIComponent(h.id)}/file`;
-      save.textContent = 'save';
-      save.title = 'Download as one .concviz file';
-      li.append(pickBox, a, out, when, save);
-      ul.append(li);
-    }
-    box.append(ul);
+    const section = (title, list) => {
+      if (!list.length) return;
+      const h = document.createElement('h3');
+      h.textContent = title;
+      box.append(h);
+      const ul = document.createElement('ul');
+      for (const r of list) ul.append(historyRow(r));
+      box.append(ul);
+    };
+    section('This tab', mine);
+    section('Kept from earlier', earlier);
     const go = document.createElement('button');
     go.type = 'button';
     go.className = 'primary';
     go.textContent = 'Compare the two picked';
     go.addEventListener('click', () => {
-      const picked = [...box.querySelectorAll('input:checked')].map((b) => list.find((h) => h.id === b.value));
+      const picked = [...box.querySelectorAll('input:checked')].map((b) => all.find((h) => h.id === b.value));
       if (picked.length === 2) openPair(picked[0], picked[1]);
       else go.textContent = 'Pick exactly two';
     });
     box.append(go);
   }
 
-  function toggleHistory() {
+  // historyRow is one recording of the history list.
+  function historyRow(h) {
+    const li = document.createElement('li');
+    const pickBox = document.createElement('input');
+    pickBox.type = 'checkbox';
+    pickBox.value = h.id;
+    pickBox.setAttribute('aria-label', `Pick ${h.scenario || h.name} ${h.variant || ''} to compare`);
+    const a = document.createElement('a');
+    a.href = `/?open=${encodeURIComponent(h.id)}`;
+    a.textContent = h.scenario ? `${h.scenario} ${h.variant}` : h.name || h.id;
+    const out = document.createElement('span');
+    out.className = 'badge';
+    out.dataset.bad = h.outcome ? String(h.outcome !== 'ok') : 'none';
+    out.textContent = h.outcome || 'trace';
+    const when = document.createElement('span');
+    when.className = 'when';
+    const d = h.recorded ? new Date(h.recorded) : null;
+    when.textContent = !d ? '' : d.toDateString() === new Date().toDateString() ? d.toLocaleTimeString() : d.toLocaleString();
+    const save = document.createElement('a');
+    save.href = `/api/recordings/${encodeURIComponent(h.id)}/file`;
+    save.textContent = 'save';
+    save.title = 'Download as one .concviz file';
+    li.append(pickBox, a, out, when, save);
+    return li;
+  }
+
+  async function toggleHistory() {
     const d = $('history');
-    if (d.open) d.close();
-    else {
-      renderHistory();
-      d.showModal();
+    if (d.open) {
+      d.close();
+      return;
+    }
+    renderHistory();
+    d.showModal();
+    try {
+      renderHistory(await getJSON('/api/recordings'));
+    } catch {
+      // The tab's own runs are listed already.
     }
   }
 
