@@ -214,6 +214,8 @@ async function main() {
     },
     onWindow: (w) => rtv.profileWindow(w),
     sourceLine: (file, line) => {
+      // A user's trace has the lines the stack pane has read.
+      if (userTrace) return stack.cachedLine(file, line);
       if (!source || !scenario || baseOf(file) !== scenario.file) return '';
       return sourceLines[line - 1] || '';
     },

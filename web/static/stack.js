@@ -11,8 +11,10 @@ const CONTEXT = 3;
 // stackView renders into el (titleEl is the pane's heading). source(file)
 // resolves to the file's lines, or null when the file cannot be read.
 export function stackView(el, titleEl, {source}) {
-  // cache maps a file to the promise of its lines.
+  // cache maps a file to the promise of its lines; loaded maps it to the
+  // lines once they came (null when the file cannot be read).
   const cache = new Map();
+  const loaded = new Map();
   // shown is the key of what is on screen, so that a cursor that moves
   // within one span does not rebuild the pane.
   let shown = '';
@@ -20,7 +22,7 @@ export function stackView(el, titleEl, {source}) {
   let frames = [];
 
   return {
-    show, clear,
+    show, clear, cachedLine,
     get frames() { return frames.map((f) => ({...f})); },
   };
 
@@ -119,7 +121,19 @@ export function stackView(el, titleEl, {source}) {
   }
 
   function lines(file) {
-    if (!cache.has(file)) cache.set(file, source(file).catch(() => null));
+    if (!cache.has(file)) {
+      cache.set(file, source(file).catch(() => null).then((ls) => {
+        loaded.set(file, ls);
+        return ls;
+      }));
+    }
     return cache.get(file);
+  }
+
+  // cachedLine returns the text of a line of a file already read, or ""
+  // (the tooltip cannot wait for a request).
+  function cachedLine(file, line) {
+    const ls = loaded.get(file);
+    return ls ? (ls[line - 1] || '').trim() : '';
   }
 }
