@@ -553,11 +553,14 @@ func refName(g *Goroutine) string {
 // A goroutine created by user code is matched by the line of its go
 // statement and, among several, by its start function. A test's own
 // goroutine was created by t.Run, so it is matched by the test function the
-// access ran in. A goroutine started by the standard library on the user's
+// access ran in; a program's main goroutine is G1. A goroutine started by the standard library on the user's
 // behalf (sync.WaitGroup.Go) is matched by that library line, among the
 // goroutines of that test: the detector's creation stacks often lack the
 // user's frames above it.
 func (a *testAnalysis) raceGoroutine(acc RaceAccess, avoid *Goroutine) *Goroutine {
+	if acc.Main && a.program {
+		return a.byID[1]
+	}
 	if acc.Main || len(acc.Created) == 0 {
 		return nil
 	}

@@ -306,6 +306,7 @@ func TestTraceProgram(t *testing.T) {
 		// Stopped at its timeout, through the harness: the trace is whole.
 		{[]string{"./testdata/prog", "forever"}, scenarios.Timeout, "// SLEEP", ""},
 		{[]string{"./testdata/prog", "leak"}, scenarios.Leak, "// LEAK", ""},
+		{[]string{"-race", "./testdata/prog", "race"}, scenarios.Race, "// RACE", ""},
 		{[]string{"testdata/prog/main.go", "ok"}, scenarios.OK, "", ""},
 		{[]string{"./testdata/prog", "exit"}, scenarios.OK, "", "os.Exit"},
 	}
@@ -339,6 +340,13 @@ func TestTraceProgram(t *testing.T) {
 			}
 			if tt.warn == "" && res.Timeline.Truncated {
 				t.Errorf("the trace is cut: %q", res.Timeline.Warnings)
+			}
+			for _, f := range rep.Findings {
+				for _, g := range f.Goroutines {
+					if g.ID == 0 {
+						t.Errorf("finding %q names a goroutine that is not in the trace", f.Summary)
+					}
+				}
 			}
 			for _, g := range res.Timeline.Goroutines {
 				if !g.Hidden && (strings.Contains(g.Name, harnessPrefix) || isTraceWriter(res.Timeline, g)) {

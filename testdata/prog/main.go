@@ -2,7 +2,8 @@
 // "deadlock" waits for itself (its blocking lines carry HANG comments),
 // "leak" returns from main with a goroutine blocked for good (LEAK),
 // "exit" leaves through os.Exit, "forever" keeps busy until it is stopped
-// (its loop carries a SLEEP comment), "ok" does its work and returns.
+// (its loop carries a SLEEP comment), "race" has main race a goroutine
+// (RACE), "ok" does its work and returns.
 package main
 
 import (
@@ -13,7 +14,7 @@ import (
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: prog deadlock|leak|exit|forever|ok")
+		fmt.Fprintln(os.Stderr, "usage: prog deadlock|leak|exit|forever|race|ok")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -28,6 +29,8 @@ func main() {
 		for {
 			time.Sleep(10 * time.Millisecond) // SLEEP
 		}
+	case "race":
+		fmt.Println(race())
 	case "ok":
 		fmt.Println(sum(10))
 	}
@@ -63,4 +66,17 @@ func leak() {
 			fmt.Println(j)
 		}
 	}()
+}
+
+// race counts in main and in a goroutine with nothing to order the two.
+func race() int {
+	n := 0
+	done := make(chan bool)
+	go func() {
+		n++ // RACE
+		done <- true
+	}()
+	n++ // RACE
+	<-done
+	return n
 }
