@@ -28,7 +28,7 @@ const GAP = 5;
 const PAD = 5;
 const HEIGHT = PAD + ROW_GC + GAP + ROW_CHART + GAP + ROW_CHART + PAD;
 const BUCKET_PX = 2; // one goroutine count per this many pixels
-const MAX_COUNT_WORK = 2e6; // goroutines times buckets per frame, at most
+const MAX_COUNT_WORK = 4e5; // goroutines times buckets per frame, at most
 const DRAG_PX = 3; // a drag narrower than this is a click
 const STW_MIN_PX = 2; // a pause is drawn at least this wide
 
