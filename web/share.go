@@ -130,10 +130,11 @@ func (s *Server) roleOf(r *http.Request) role {
 }
 
 // viewerMay reports whether a viewer may make request r. Viewers read the
-// UI, the catalog and the room, and open the websocket (whose messages
-// room.go checks one by one). Uploading or opening traces, reading source
-// files of the presenter's machine, recordings and anything added later are
-// the presenter's.
+// UI, the catalog, the room and a recording whose id they were shown (the
+// presenter's side by side), and open the websocket (whose messages room.go
+// checks one by one). Uploading or opening traces, listing recordings,
+// reading source files of the presenter's machine and anything added later
+// are the presenter's.
 func viewerMay(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
@@ -146,6 +147,14 @@ func viewerMay(r *http.Request) bool {
 		rest := strings.TrimPrefix(p, "/api/scenarios/")
 		id, what, _ := strings.Cut(rest, "/")
 		return id != "" && (what == "source" || what == "diff")
+	case strings.HasPrefix(p, "/api/recordings/"):
+		// A recording the presenter shows side by side, by its id (a
+		// hash of its trace), and its download; never the list of
+		// recordings, nor the source files of the presenter's machine
+		// that a user's trace names (/source).
+		rest := strings.TrimPrefix(p, "/api/recordings/")
+		id, what, sub := strings.Cut(rest, "/")
+		return id != "" && (!sub || what == "file")
 	case strings.HasPrefix(p, "/api/"):
 		return false
 	}

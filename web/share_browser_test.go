@@ -51,7 +51,20 @@ func (tb tab) run(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
 // wait polls a JavaScript condition in the tab until it holds.
 func (tb tab) wait(t *testing.T, what, js string) {
 	t.Helper()
-	if _, err := chromedp.Run(tb.ctx, chromedp.Poll[bool](js, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(runTimeout))); err != nil {
+	// A page that navigates (to the side by side and back) ends a poll
+	// with an error; the condition is then polled again on the new page.
+	deadline := time.Now().Add(runTimeout)
+	var err error
+	// Until the new page has set up window.concviz, the condition throws.
+	guarded := `(() => { try { return !!(` + js + `); } catch (e) { return false; } })()`
+	for time.Now().Before(deadline) {
+		_, err = chromedp.Run(tb.ctx, chromedp.Poll[bool](guarded, chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil || !strings.Contains(err.Error(), "navigated") && !strings.Contains(err.Error(), "context") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
 		state, _ := chromedp.Run(tb.ctx, chromedp.Evaluate[string](`JSON.stringify({scenario: concviz.scenario, run: concviz.runState, cursor: concviz.cursor, room: concviz.room, present: concviz.present, error: concviz.error})`))
 		t.Fatalf("%s: waiting for %s (%s): %v; state %s", tb.name, what, js, err, state)
 	}
@@ -233,6 +246,21 @@ func TestBrowserShare(t *testing.T) {
 	p.shot(t, "present-run.png")
 	p.press(t, "P")
 	p.wait(t, "presentation mode off", `!concviz.present.on`)
+
+	// Side by side: the presenter runs the fix and compares; the viewer's
+	// page shows the same pair, and comes back when the presenter does.
+	p.run(t, chromedp.Navigate(base+"?scenario=deadlock-cross-wait&variant=fixed"))
+	p.wait(t, "the fixed run", `concviz.runState === 'ended' && concviz.endDrawn && concviz.outcome === 'ok'`)
+	v.wait(t, "the viewer's fixed run", `concviz.runState === 'ended' && concviz.outcome === 'ok'`)
+	p.press(t, "c")
+	p.wait(t, "the presenter's pair", `concviz.mode === 'compare' && concviz.endDrawn`)
+	v.wait(t, "the viewer's pair", `concviz.mode === 'compare' && concviz.endDrawn && concviz.runs.length === 2`)
+	if got, want := evalIn[string](t, v, `concviz.runs.map((r) => r.id).join(',')`), evalIn[string](t, p, `concviz.runs.map((r) => r.id).join(',')`); got != want {
+		t.Errorf("the viewer's pair %s, want the presenter's %s", got, want)
+	}
+	v.shot(t, "share-viewer-pair.png")
+	p.run(t, chromedp.Navigate(base+"?scenario=deadlock-cross-wait&variant=broken"))
+	v.wait(t, "the viewer back from the pair", `concviz.mode !== 'compare' && concviz.room && concviz.room.following`)
 
 	// Exports: PNG, SVG and the HTML replay, as downloads.
 	if _, err := chromedp.CallBrowser(p.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{

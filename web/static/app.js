@@ -41,7 +41,7 @@
 import {codeView} from './code.js';
 import {compareView} from './compare.js';
 import {exporter} from './export.js';
-import {follow} from './follow.js';
+import {follow, followPair} from './follow.js';
 import {arrangeLanes} from './lanes.js';
 import {eventTimes, formatDuration, nextEvent, percentile, pkgFunc, spanAt, userLine} from './layout.js';
 import {picker} from './picker.js';
@@ -109,6 +109,7 @@ async function main() {
   if (openIDs.length >= 2) {
     const list = await getJSON('/api/scenarios').catch(() => []);
     compareView(openIDs.slice(0, 2), list);
+    followPair(openIDs.slice(0, 2)); // room
     return;
   }
 
@@ -729,7 +730,9 @@ async function main() {
   // openPair opens two recordings side by side, the broken one on top.
   function openPair(a, b) {
     const [top, bottom] = !isBroken(a.variant) && isBroken(b.variant) ? [b, a] : [a, b];
-    location.assign(`/?open=${encodeURIComponent(top.id)},${encodeURIComponent(bottom.id)}`);
+    // room: viewers follow to the pair before this page leaves.
+    room.setExtra('pair', [top.id, bottom.id]);
+    room.sendNow(() => location.assign(`/?open=${encodeURIComponent(top.id)},${encodeURIComponent(bottom.id)}`));
   }
 
   // upload sends dropped or chosen files to the server, which keeps them as
@@ -1283,6 +1286,10 @@ async function main() {
   // still going follows its own updates; cursor, zoom, finding and
   // selection apply once both pages show the run ended.
   function applyShared(v) {
+    if (v.pair && v.pair.length === 2) {
+      location.assign(`/?open=${v.pair.map(encodeURIComponent).join(',')}`);
+      return;
+    }
     if (v.scenario && (!scenario || scenario.id !== v.scenario)) open(v.scenario, v.variant, false);
     if (runState !== 'ended' || v.run_state !== 'ended') return;
     if (v.finding >= 0 && v.finding !== activeFinding) showFinding(v.finding, false);

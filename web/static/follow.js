@@ -80,6 +80,7 @@ export function follow({send, snapshot, apply, adopt, bar}) {
     changed,
     key,
     setExtra,
+    sendNow,
     onView: (fn) => viewListeners.push(fn),
     onPoll: (fn) => pollListeners.push(fn),
     onTally: (fn) => tallyListeners.push(fn),
@@ -148,6 +149,21 @@ export function follow({send, snapshot, apply, adopt, bar}) {
   function setExtra(name, value) {
     extras[name] = value;
     changed();
+  }
+
+  // sendNow sends the view at once, before the page leaves (a presenter
+  // going to the side-by-side page), and calls then when it is sent.
+  function sendNow(then) {
+    if (role !== 'presenter' || !shared) {
+      then();
+      return;
+    }
+    clearTimeout(timer);
+    timer = 0;
+    send({type: 'view', view: {...snapshot(), ...extras}});
+    // The socket takes the message at once; a moment lets it leave
+    // before the page does.
+    setTimeout(then, 150);
   }
 
   // key handles the room's keys and reports whether it did.
@@ -223,4 +239,26 @@ export function follow({send, snapshot, apply, adopt, bar}) {
     voteBox.append(p);
     voteBox.hidden = false;
   }
+}
+
+// followPair keeps a viewer's side-by-side page (compare.js, which has no
+// room of its own) following: when the presenter leaves the pair ids, the
+// page goes back to the main view, which follows from there.
+export async function followPair(ids) {
+  const info = await fetch('/api/room').then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  if (!info || info.role !== 'viewer') return;
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const sock = new WebSocket(`${proto}//${location.host}/ws`);
+  sock.addEventListener('open', () => sock.send(JSON.stringify({type: 'sync'})));
+  sock.addEventListener('message', (e) => {
+    let m;
+    try {
+      m = JSON.parse(e.data);
+    } catch {
+      return;
+    }
+    // The presenter's page sends its view as it loads, so a view without
+    // this pair means the presenter has moved on.
+    if (m.type === 'view' && m.view && (m.view.pair || []).join(',') !== ids.join(',')) location.assign('/');
+  });
 }
