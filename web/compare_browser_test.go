@@ -420,3 +420,40 @@ func TestBrowserOpenFile(t *testing.T) {
 	}
 	b.shot(t, "truncated.png")
 }
+
+// TestBrowserLanes checks the pure functions of lanes.js (filter, pins,
+// groups) in the browser that runs them.
+func TestBrowserLanes(t *testing.T) {
+	b := newBrowser(t, 800, 600)
+	b.open(t, "")
+	const gs = `[
+		{id: 1, name: "main.main", spans: [{start: 0, end: 10, state: "running"}, {start: 10, end: -1, state: "blocked-recv", reason: "chan receive"}]},
+		{id: 2, name: "main.worker", spans: [{start: 2, end: 6, state: "running"}, {start: 6, end: -1, state: "blocked-send", reason: "chan send"}]},
+		{id: 3, name: "main.worker", spans: [{start: 3, end: 8, state: "running"}, {start: 8, end: 9, state: "done"}]},
+		{id: 4, name: "main.logger", spans: [{start: 1, end: -1, state: "sleep"}]}]`
+	cases := []struct{ js, want string }{
+		{`m.arrangeLanes(gs, {query: "worker"}).map(g => g.id)`, `[2,3]`},
+		{`m.arrangeLanes(gs, {query: "state:blocked", cursor: 12, now: 20}).map(g => g.id)`, `[1,2]`},
+		{`m.arrangeLanes(gs, {query: "state:send"}).map(g => g.id)`, `[2]`},
+		{`m.arrangeLanes(gs, {query: "g4"}).map(g => g.id)`, `[4]`},
+		{`m.arrangeLanes(gs, {query: "finding", findings: [{goroutines: [{id: 3}]}]}).map(g => g.id)`, `[3]`},
+		{`m.arrangeLanes(gs, {query: "label:retry", logs: [{g: 4, category: "retry", message: "3"}]}).map(g => g.id)`, `[4]`},
+		{`m.arrangeLanes(gs, {query: "worker", pinned: [4]}).map(g => g.id)`, `[4,2,3]`},
+		{`m.arrangeLanes(gs, {group: true, now: 20}).map(g => [g.id, g.tag || ""])`, `[[1,""],[-2,"×2"],[4,""]]`},
+		// The group lane says what its live members do, most of them or, on
+		// a tie, the first: running from 2, then waiting to send from 6 on
+		// (the other member runs, then exits).
+		{`m.groupLane(gs.slice(1, 3), 20).spans.map(s => [s.start, s.state])`, `[[2,"running"],[6,"blocked-send"]]`},
+	}
+	for _, c := range cases {
+		js := fmt.Sprintf(`import("/lanes.js").then(m => { const gs = %s; return JSON.stringify(%s); })`, gs, c.js)
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Errorf("%s: %v", c.js, err)
+			continue
+		}
+		if got != c.want {
+			t.Errorf("%s = %s, want %s", c.js, got, c.want)
+		}
+	}
+}
