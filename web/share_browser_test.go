@@ -190,6 +190,15 @@ func TestBrowserShare(t *testing.T) {
 	p.shot(t, "share-presenter.png")
 	v.shot(t, "share-viewer.png")
 
+	// The presenter's badge shows the viewer link and its QR code.
+	p.run(t, chromedp.Evaluate[chromedp.Void](`document.getElementById('room-badge').click()`))
+	p.wait(t, "the link dialog", `document.getElementById('room-link').open && document.querySelector('#room-link img').complete && document.querySelector('#room-link img').naturalWidth > 0`)
+	if u := evalIn[string](t, p, `document.querySelector('#room-link .room-url').textContent`); !strings.Contains(u, sh.ViewerToken) || strings.Contains(u, sh.PresenterToken) {
+		t.Errorf("the link dialog shows %q, want the viewer link", u)
+	}
+	p.shot(t, "share-link.png")
+	p.run(t, chromedp.Evaluate[chromedp.Void](`document.getElementById('room-link').close()`))
+
 	// Detached, the viewer keeps its own cursor; rejoining catches up.
 	v.press(t, "d")
 	v.wait(t, "detached", `concviz.room.following === false`)
@@ -227,6 +236,8 @@ func TestBrowserShare(t *testing.T) {
 	p.press(t, "P")
 	p.wait(t, "presentation mode", `concviz.present.on && concviz.present.step === 'statement'`)
 	v.wait(t, "the viewer in presentation mode", `concviz.present.on && document.documentElement.classList.contains('present')`)
+	p.wait(t, "the QR code on the presenter's screen", `(() => { const i = document.querySelector('.present-qr-small img'); return i && i.complete && i.naturalWidth > 0; })()`)
+	p.shot(t, "present-statement.png")
 	p.press(t, "n")
 	p.wait(t, "the vote step", `concviz.present.step === 'vote'`)
 	v.wait(t, "the viewer's vote box", `!document.getElementById('vote-box').hidden && concviz.room.poll !== null`)

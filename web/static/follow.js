@@ -47,12 +47,23 @@ export function follow({send, snapshot, apply, adopt, bar}) {
   let poll = null;
   let choice = '';
 
-  const badge = document.createElement('span');
+  // badge says who the page is in the room; the presenter's opens the
+  // viewer link and its QR code.
+  const badge = document.createElement('button');
+  badge.type = 'button';
   badge.id = 'room-badge';
   badge.className = 'room-badge';
   badge.hidden = true;
-  badge.setAttribute('role', 'status');
+  badge.setAttribute('aria-live', 'polite');
   bar.insertBefore(badge, bar.querySelector('#help-button'));
+  const linkBox = document.createElement('dialog');
+  linkBox.id = 'room-link';
+  linkBox.className = 'room-link';
+  document.body.append(linkBox);
+  badge.addEventListener('click', () => {
+    if (role === 'viewer') setDetached(!detached);
+    else showLink();
+  });
   const voteBox = document.createElement('section');
   voteBox.id = 'vote-box';
   voteBox.className = 'vote-box';
@@ -201,6 +212,28 @@ export function follow({send, snapshot, apply, adopt, bar}) {
     renderVote();
   }
 
+  // showLink shows the viewers' link and its QR code, for the room to scan.
+  async function showLink() {
+    const i = await info;
+    linkBox.textContent = '';
+    const h = document.createElement('h2');
+    h.textContent = 'Follow on your laptop';
+    const img = document.createElement('img');
+    img.src = '/api/room/qr.svg';
+    img.alt = 'QR code of the viewer link';
+    const p = document.createElement('p');
+    p.className = 'room-url';
+    p.textContent = (i && i.viewer_url) || '';
+    const f = document.createElement('form');
+    f.method = 'dialog';
+    const b = document.createElement('button');
+    b.className = 'primary';
+    b.textContent = 'Close';
+    f.append(b);
+    linkBox.append(h, img, p, f);
+    linkBox.showModal();
+  }
+
   function render() {
     if (!shared) {
       badge.hidden = true;
@@ -212,6 +245,7 @@ export function follow({send, snapshot, apply, adopt, bar}) {
       badge.textContent = detached ? 'Exploring on your own · d to follow' : 'Following the presenter · d to explore';
     } else {
       badge.textContent = `Presenting to ${viewers} ${viewers === 1 ? 'viewer' : 'viewers'}`;
+      badge.title = 'Show the viewer link and its QR code';
     }
   }
 

@@ -19,6 +19,8 @@ const STEPS = [
   {id: 'fixed', title: 'Run the fix'},
   {id: 'compare', title: 'Side by side'},
 ];
+// STORE_KEY keeps the mode's place in the tab's session storage.
+const STORE_KEY = 'concviz-present';
 // The answers of the vote: the outcomes a run can end in.
 const OUTCOMES = ['deadlock', 'race', 'leak', 'panic', 'crash', 'wrong', 'ok'];
 
@@ -67,6 +69,18 @@ export function presentation({room, catalog, open, compare, report, stage}) {
 
   room.info.then((i) => {
     session = (i && i.session) || null;
+    // The side-by-side step leaves the page; coming back resumes the
+    // flow where it was (full screen needs a key press: P twice).
+    const saved = JSON.parse(sessionStorage.getItem(STORE_KEY) || 'null');
+    if (saved && saved.on && room.role !== 'viewer') {
+      index = saved.index;
+      step = saved.step;
+      on = true;
+      document.documentElement.classList.add('present');
+      window.dispatchEvent(new Event('concviz-restyle'));
+      render();
+      share();
+    }
   });
   room.onTally((t) => {
     tally = t;
@@ -184,13 +198,16 @@ export function presentation({room, catalog, open, compare, report, stage}) {
   }
 
   function share() {
-    room.setExtra('present', {on, index, step, id: current().entry?.id || ''});
+    const state = {on, index, step, id: current().entry?.id || ''};
+    sessionStorage.setItem(STORE_KEY, JSON.stringify(state));
+    room.setExtra('present', state);
   }
 
   // render draws the panel: the step's words, the tally, the notes. A
   // viewer passes the scenario id, since its session is not known.
   function render(viewerID) {
     panel.hidden = !on;
+    if (!on) document.documentElement.classList.remove('present-cover');
     notes.hidden = !on || !notesOpen || room.role === 'viewer';
     qr.hidden = !on || !qrOpen || !room.shared || room.role === 'viewer';
     if (!on) return;
@@ -199,6 +216,9 @@ export function presentation({room, catalog, open, compare, report, stage}) {
     const st = STEPS[step];
     panel.dataset.step = st.id;
     panel.classList.toggle('big', st.id === 'statement' || st.id === 'vote' || st.id === 'failure' || st.id === 'fix');
+    // Before the run, the last run and its code would give the answer
+    // away: the puzzle covers the page.
+    document.documentElement.classList.toggle('present-cover', st.id === 'statement' || st.id === 'vote');
     panel.textContent = '';
     const head = document.createElement('p');
     head.className = 'present-step';
