@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/pprof/profile"
@@ -298,5 +299,40 @@ func TestPprofShared(t *testing.T) {
 				t.Errorf("%s: GET %s: status %d, want %d (%.100q)", tt.who, path, resp.StatusCode, tt.status, body)
 			}
 		}
+	}
+}
+
+// TestPprofConcurrent fetches pprof's pages of one profile and of windows
+// from many goroutines at once; under -race it shows that building and
+// serving the interfaces share no unguarded state.
+func TestPprofConcurrent(t *testing.T) {
+	s, ts := newTestServer(t, Options{})
+	rec, err := tracerRecording(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.profiles.add(rec, tracer.ProfileCPU, smallProfile(t))
+	paths := []string{"top", "flamegraph", "peek", "source", "window/wall/0/1000000000/top", "window/wall/0/1000000000/flamegraph", "window/cpu/0/5000000/top"}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8*len(paths))
+	for range 8 {
+		for _, p := range paths {
+			wg.Go(func() {
+				resp, err := ts.Client().Get(ts.URL + "/pprof/" + rec + "/" + p)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					errs <- p + ": " + resp.Status
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
