@@ -170,6 +170,25 @@ func (s *Store) Add(rec *tracer.Recording, tl *tracer.Timeline, save bool) (Reco
 	return info, nil
 }
 
+// AddFile keeps a recording read from the file at path, which stays where
+// it is: it is not copied into the data directory, and when memory runs
+// short the recording is read from path again rather than forgotten.
+func (s *Store) AddFile(path string, rec *tracer.Recording, tl *tracer.Timeline) (RecordingInfo, error) {
+	info, err := s.Add(rec, tl, false)
+	if err != nil {
+		return info, err
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	s.mu.Lock()
+	if e := s.byID[info.ID]; e != nil && e.path == "" {
+		e.path = path
+	}
+	s.mu.Unlock()
+	return info, nil
+}
+
 // load attaches a recording and its timeline to e and evicts the oldest
 // loaded recordings while memory is over memoryCap. s.mu must be held.
 func (s *Store) load(e *entry, rec *tracer.Recording, tl *tracer.Timeline) {

@@ -66,7 +66,7 @@ func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		// A user's file stays where it is: it is not copied into the data
 		// directory.
-		info, err := store.Add(rec, tl, false)
+		info, err := store.AddFile(path, rec, tl)
 		if err != nil {
 			return err
 		}
