@@ -314,8 +314,15 @@ func TestTruncatedAtRandomOffsets(t *testing.T) {
 		t.Fatal("no trace fixtures")
 	}
 	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv("CONCVIZ_CUT_SEED"); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("CONCVIZ_CUT_SEED=%q is not a number", s)
+		}
+		seed = v
+	}
 	rng := rand.New(rand.NewPCG(seed, 0))
-	t.Logf("random offsets from seed %d", seed)
+	t.Logf("random offsets from seed %d (CONCVIZ_CUT_SEED=%d repeats them)", seed, seed)
 	for _, p := range fixtures {
 		data, err := os.ReadFile(p)
 		if err != nil {
