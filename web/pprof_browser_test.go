@@ -139,6 +139,9 @@ func TestBrowserRuntimeAndProfile(t *testing.T) {
 		t.Errorf("the window link is %q, want one under %swindow/cpu/", win, href)
 	}
 	b.waitTab(t, win)
+	if wall := eval[string](t, b, `(() => { const a = document.querySelector("#runtime .rt-wall"); return a && !a.hidden ? a.getAttribute("href") : ""; })()`); wall != strings.Replace(win, "/window/cpu/", "/window/wall/", 1) {
+		t.Errorf("the wall link of the window is %q, want the wall kind of %q", wall, win)
+	}
 
 	// A shift-drag across the goroutine lanes selects a window, shaded on
 	// the runtime lanes, and opens its profile: the link names it.

@@ -68,7 +68,10 @@ export function runtimeView(root, {timeline}) {
   const downloadLink = link('rt-download', '.pb.gz', 'The run\'s profile for go tool pprof');
   downloadLink.removeAttribute('target');
   const windowLink = link('rt-window', '', 'A profile of the selected window, in pprof');
-  links.append(windowLink, profileLink, downloadLink);
+  // wallLink offers, beside a CPU run's window, the same window in wall
+  // time: where the goroutines waited in it.
+  const wallLink = link('rt-wall', 'wall ↗', 'The selected window in wall time: running and blocked, at the stacks that blocked');
+  links.append(windowLink, wallLink, profileLink, downloadLink);
   head.append(legendEl, hint, links);
   const canvas = el('canvas', 'rt-canvas');
   canvas.setAttribute('role', 'img');
@@ -113,6 +116,7 @@ export function runtimeView(root, {timeline}) {
       downloadLink.href = `${base}download`;
     }
     windowLink.hidden = true;
+    wallLink.hidden = true;
     hint.hidden = !run;
     schedule();
   }
@@ -123,8 +127,12 @@ export function runtimeView(root, {timeline}) {
     selection = {start: Math.max(0, Math.floor(w.start)), end: Math.ceil(w.end)};
     const kind = windowKind(run.profile);
     windowLink.href = windowProfileURL(run.recording, kind, selection);
-    windowLink.textContent = `${kind === 'cpu' ? 'CPU' : 'Wall'} profile of ${formatDuration(selection.start)} – ${formatDuration(selection.end)} ↗`;
+    windowLink.textContent = `${formatDuration(selection.start)} – ${formatDuration(selection.end)} ↗`;
+    windowLink.title = `A ${kind === 'cpu' ? 'CPU' : 'wall-clock'} profile of this window, in pprof`;
     windowLink.hidden = false;
+    hint.hidden = true;
+    wallLink.hidden = kind !== 'cpu';
+    wallLink.href = windowProfileURL(run.recording, 'wall', selection);
     schedule();
     window.open(windowLink.href, '_blank', 'noopener');
   }
@@ -357,6 +365,8 @@ export function runtimeView(root, {timeline}) {
     } else {
       selection = null;
       windowLink.hidden = true;
+      wallLink.hidden = true;
+      hint.hidden = false;
       schedule();
     }
   }
