@@ -73,7 +73,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			printShare(stdout, sh, web.ShareBaseURL(url, host))
 		}
 		if *open {
-			opener.Go(func() { openBrowser(ctx, url, stderr) })
+			// A shared server answers only to its links: the presenter's
+			// is the one for this machine's browser.
+			page := url
+			if sh != nil {
+				page = web.JoinURL(web.ShareBaseURL(url, host), sh.PresenterToken)
+			}
+			opener.Go(func() { openBrowser(ctx, page, stderr) })
 		}
 	}
 	opt := web.Options{

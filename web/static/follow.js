@@ -183,6 +183,9 @@ export function follow({send, snapshot, apply, adopt, bar}) {
       setDetached(!detached);
       return true;
     }
+    // A viewer's keys that would run, open or compare do nothing (the
+    // server would refuse them anyway).
+    if (role === 'viewer' && 'rfhoc'.includes(e.key)) return true;
     if (role === 'viewer' && poll && /^[1-9]$/.test(e.key)) {
       const o = poll.options[Number(e.key) - 1];
       if (o) vote(o);
