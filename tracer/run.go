@@ -65,6 +65,11 @@ type RunOptions struct {
 	// Profile asks for a profile of the run: ProfileCPU or ProfileWall;
 	// "" for none. It lands in Result.Profile.
 	Profile string
+	// Source, if set, is a learner's edit of the scenario's file: the
+	// run builds a child with it in place of the catalog's file (with the
+	// local Go toolchain, cached by content; custom.go) and runs Variant
+	// of that. An edit that does not build gives a *CompileError.
+	Source string
 }
 
 // The kinds of profile a run can record.
@@ -122,6 +127,21 @@ func Run(ctx context.Context, opt RunOptions) (*Result, error) {
 		}
 	}
 
+	var custom *customChild
+	if opt.Source != "" {
+		if len(opt.Source) > MaxSource {
+			return nil, fmt.Errorf("run %s: your version is %d bytes, more than the %d a scenario file may have", s.ID, len(opt.Source), MaxSource)
+		}
+		if opt.OnStatus != nil {
+			opt.OnStatus("Building your version with the local Go toolchain.")
+		}
+		custom, err = buildCustom(ctx, s, opt.Source, s.Race && len(warnings) == 0, timeout)
+		if err != nil {
+			return nil, err
+		}
+		exe = custom.exe
+	}
+
 	c := &child{
 		exe:      exe,
 		env:      []string{envChild + "=" + s.ID + "/" + v.Name, envProfile + "=" + opt.Profile},
@@ -133,6 +153,9 @@ func Run(ctx context.Context, opt RunOptions) (*Result, error) {
 		return nil, fmt.Errorf("run %s %s: %w", s.ID, v.Name, runErr)
 	}
 	out.warnings = append(warnings, out.warnings...)
+	if custom != nil {
+		custom.relocate(out)
+	}
 	rep := diagnose(s, v, out)
 	res := &Result{Report: rep, Timeline: out.timeline, Profile: out.profile}
 	if opt.Profile != "" && len(out.profile) == 0 {
