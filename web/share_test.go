@@ -498,3 +498,25 @@ func TestParseSession(t *testing.T) {
 		}
 	}
 }
+
+// TestShareHosts: a shared server answers to the machine's own addresses
+// (here one given in Hosts, as viz serve --share adds them), still refuses
+// other names whatever the cookie, since DNS rebinding needs a name.
+func TestShareHosts(t *testing.T) {
+	_, ts, sh := newShared(t, Options{Hosts: []string{"192.0.2.7"}})
+	for _, tc := range []struct {
+		host string
+		want int
+	}{
+		{"192.0.2.7:" + port(ts), 200},
+		{"127.0.0.1:" + port(ts), 200},
+		{"evil.test:" + port(ts), 403},
+		{"192.0.2.7.evil.test:" + port(ts), 403},
+		{"192.0.2.7:1", 403},
+	} {
+		resp, body := get(t, ts, "GET", tc.host, "/api/scenarios", cookie(sh.ViewerToken))
+		if resp.StatusCode != tc.want {
+			t.Errorf("Host %s: %d %.80s, want %d", tc.host, resp.StatusCode, body, tc.want)
+		}
+	}
+}

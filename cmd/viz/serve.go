@@ -35,7 +35,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(rest) > 0 {
 		return usagef("serve takes no arguments, got %q", rest[0])
 	}
-	host, _, err := net.SplitHostPort(*addr)
+	host, port, err := net.SplitHostPort(*addr)
 	if err != nil {
 		return usagef("serve: --addr %q: want HOST:PORT (for example %s)", *addr, defaultAddr)
 	}
@@ -57,6 +57,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		if !isLoopback(host) {
 			fmt.Fprintf(stderr, shareWarning, *addr)
+		} else {
+			fmt.Fprintf(stderr, "viz: note: --share on %s: only this machine can follow; --addr 0.0.0.0:%s lets the room in\n", *addr, port)
 		}
 	} else if !isLoopback(host) {
 		fmt.Fprintf(stderr, "viz: WARNING: listening on %q, which is not a loopback address.\n"+
