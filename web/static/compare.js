@@ -34,6 +34,9 @@ const BLOCK_ROWS = 5;
 const NO_REPORT = 'raw trace, no report';
 // KEYS is the one-line list of the view's keys.
 const KEYS = 'Space play · ← → step · + − zoom · 0 fit · Home End · [ ] speed · / filter · p pin the chosen lane · s swap';
+// CURSOR_SUMMARY_MS is how long the cursor rests before the summary for
+// screen readers speaks.
+const CURSOR_SUMMARY_MS = 400;
 // GROUP_OVER is the goroutine count past which the view starts grouped.
 const GROUP_OVER = 100;
 
@@ -76,7 +79,15 @@ export async function compareView(ids, catalog) {
   const swap = button('Swap', 'Swap the two runs (s)', () => {
     location.search = `?open=${encodeURIComponent(ids[1])},${encodeURIComponent(ids[0])}`;
   });
-  bar.append(brand, title, status, el('span', 'spacer'), swap);
+  // back leads to the puzzle of the pair, to run it again.
+  const back = el('a', 'button-link', 'Back to the puzzle');
+  back.hidden = true;
+  bar.append(brand, title, status, el('span', 'spacer'), back, swap);
+  // live speaks, for screen readers, what each run does at the cursor.
+  const live = el('div', 'visually-hidden');
+  live.setAttribute('aria-live', 'polite');
+  live.setAttribute('aria-atomic', 'true');
+  let liveTimer = 0;
   const main = el('main', 'compare');
   const stripEl = el('section', 'strip');
   stripEl.setAttribute('aria-label', 'What differs');
@@ -93,7 +104,7 @@ export async function compareView(ids, catalog) {
   controls.append(playerEl, filter, groupBox);
   const keys = el('p', 'cmp-keys', KEYS);
   main.append(stripEl, controls, keys);
-  document.body.append(bar, main);
+  document.body.append(bar, main, live);
 
   const play = player(playerEl, {
     onSeek: (t) => setCursor(t, true),
@@ -124,6 +135,11 @@ export async function compareView(ids, catalog) {
   for (const r of runs) refresh(r, dur);
   events = [...new Set(runs.flatMap((r) => r.events))].sort((a, b) => a - b);
   title.textContent = runs.map(label).join('  vs  ');
+  const puzzle = runs.find((r) => r.scenario)?.scenario;
+  if (puzzle) {
+    back.href = `/?scenario=${encodeURIComponent(puzzle.id)}&variant=broken`;
+    back.hidden = false;
+  }
   document.title = `${title.textContent} · concviz`;
   status.dataset.state = 'ended';
   status.textContent = 'One clock: 0 is where each run\'s first goroutine starts';
@@ -274,6 +290,25 @@ export async function compareView(ids, catalog) {
     play.setTime(cursor, Math.max(...runs.map((r) => r.dur || 0), 0));
     if (query.includes('state:')) refreshAll();
     else showAllPositions();
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(speak, CURSOR_SUMMARY_MS);
+  }
+
+  // speak says how many goroutines of each run are in each state at the
+  // cursor: the side-by-side picture in words.
+  function speak() {
+    const parts = runs.map((r) => {
+      const counts = new Map();
+      for (const g of r.model.goroutines) {
+        const i = spanAt(g.spans, cursor, r.model.now);
+        if (i < 0) continue;
+        const st = g.spans[i].state;
+        counts.set(st, (counts.get(st) || 0) + 1);
+      }
+      const what = [...counts].map(([k, n]) => `${n} ${k}`).join(', ') || 'no goroutines';
+      return `${label(r)}: ${what}`;
+    });
+    live.textContent = `At ${formatDuration(cursor)}. ${parts.join('. ')}.`;
   }
 
   function step(dir) {
