@@ -36,6 +36,12 @@ const MaxSource = 64 << 10
 // the hundredth.
 const customKeep = 8
 
+// MinBuildTimeout is the least time a build of a learner's version gets,
+// however short the run's timeout: a build that links a new binary takes
+// seconds, and over ten on a busy two-core machine. A build that takes
+// longer is stopped like a run.
+const MinBuildTimeout = time.Minute
+
 // customMain is the main package of a custom child: nothing but the child
 // harness, which is all the child of a run needs.
 const customMain = `package main
@@ -101,8 +107,8 @@ var customBuilds sync.Mutex
 // buildCustom builds the child for an edited scenario file, or finds it in
 // the cache, keyed by the edit, the scenario's file, -race and the viz
 // binary that asks (a rebuilt viz may have another harness). The build is
-// bounded by timeout, like the run; when it passes, the go command and the
-// compilers it started are killed.
+// bounded by timeout (Run gives it the run's, at least MinBuildTimeout);
+// when it passes, the go command and the compilers it started are killed.
 func buildCustom(ctx context.Context, s *scenarios.Scenario, source string, race bool, timeout time.Duration) (*customChild, error) {
 	root, err := moduleRoot()
 	if err != nil {

@@ -135,7 +135,7 @@ func Run(ctx context.Context, opt RunOptions) (*Result, error) {
 		if opt.OnStatus != nil {
 			opt.OnStatus("Building your version with the local Go toolchain.")
 		}
-		custom, err = buildCustom(ctx, s, opt.Source, s.Race && len(warnings) == 0, timeout)
+		custom, err = buildCustom(ctx, s, opt.Source, s.Race && len(warnings) == 0, max(timeout, MinBuildTimeout))
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,9 @@ import (
 //     default fixed variant); Hidden asks for hidden goroutines too. A
 //     client has at most one run at a time; a new run cancels the previous
 //     one.
+//     Source, if set, is the learner's edit of the scenario's file: the
+//     server builds and runs that instead (edit.go). A shared server
+//     refuses it, as it does a source over tracer.MaxSource bytes.
 //   - "cancel": stop the current run; its child process is killed.
 //   - "view" (presenter): View is the page's view state, relayed to the
 //     room's viewers as it is (room.go).
@@ -38,6 +41,9 @@ import (
 //     the run's recording (a run that ends is always kept). Cancelled says the
 //     run was stopped; Error is set when it was cut short or failed, and
 //     Report and Timeline then hold what there is of it, or are absent.
+//     Edited (in started and end) says the run is of the learner's edit;
+//     Compile, with Error, lists the compiler's complaints about an edit
+//     that does not build, by line of the edited file.
 //   - "room": Room says who this connection is and how many viewers follow.
 //   - "view", "poll": the presenter's view and poll, sent to viewers.
 //   - "tally": the votes of the open poll, sent to presenters.
@@ -58,6 +64,13 @@ type Message struct {
 	// profile is served under /pprof/{Recording.ID}/, and any window of
 	// the recording under /pprof/{Recording.ID}/window/ (pprof.go).
 	Profile string `json:"profile,omitempty"`
+	// Source, in a run message, is the learner's edit of the scenario's
+	// file (edit.go); Edited, in started and end, says the run is of one.
+	Source string `json:"source,omitempty"`
+	Edited bool   `json:"edited,omitempty"`
+	// Compile, in an end message, lists why the learner's edit does not
+	// build.
+	Compile *tracer.CompileError `json:"compile,omitempty"`
 
 	Run      int64            `json:"run,omitempty"`
 	Update   *tracer.Update   `json:"update,omitempty"`

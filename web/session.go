@@ -166,6 +166,9 @@ type run struct {
 	// hiddenIDs holds the goroutines known to be hidden, so that links and
 	// logs that touch them can be left out.
 	hiddenIDs map[int64]bool
+	// source is the learner's edit of the scenario's file, "" to run the
+	// catalog's code (edit.go).
+	source string
 }
 
 // serve runs the session on conn until the connection ends or the server
@@ -198,7 +201,7 @@ func (ss *session) serve(conn *websocket.Conn) {
 // reader reads the client's messages until the connection fails. It is the
 // only goroutine that reads from the connection.
 func (ss *session) reader() {
-	ss.conn.SetReadLimit(maxMessageSize)
+	ss.conn.SetReadLimit(ss.srv.readLimit())
 	ss.conn.SetReadDeadline(time.Now().Add(ss.srv.opt.pongWait))
 	ss.conn.SetPongHandler(func(string) error {
 		return ss.conn.SetReadDeadline(time.Now().Add(ss.srv.opt.pongWait))
@@ -264,7 +267,11 @@ func (ss *session) handle(m Message) {
 			ss.sendError(0, err.Error())
 			return
 		}
-		ss.start(sc.ID, v.Name, m.Hidden, profile)
+		if err := ss.srv.checkSource(m.Source); err != nil {
+			ss.sendError(0, err.Error())
+			return
+		}
+		ss.start(sc.ID, v.Name, m.Hidden, profile, m.Source)
 	case MsgCancel:
 		ss.mu.Lock()
 		cur := ss.current
@@ -289,12 +296,12 @@ func (ss *session) handle(m Message) {
 // start begins a run of the variant, cancelling the one in progress. The new
 // run's child starts only after the previous one has ended and sent its end
 // message, so that a client sees the runs one after another.
-func (ss *session) start(scenario, variant string, hidden bool, profile string) {
+func (ss *session) start(scenario, variant string, hidden bool, profile, source string) {
 	ss.mu.Lock()
 	prev := ss.current
 	ss.runs++
 	ctx, cancel := context.WithCancel(ss.ctx)
-	r := &run{id: ss.runs, cancel: cancel, done: make(chan struct{}), hidden: hidden, hiddenIDs: map[int64]bool{}, profile: profile}
+	r := &run{id: ss.runs, cancel: cancel, done: make(chan struct{}), hidden: hidden, hiddenIDs: map[int64]bool{}, profile: profile, source: source}
 	ss.current = r
 	ss.mu.Unlock()
 
@@ -313,8 +320,9 @@ func (ss *session) start(scenario, variant string, hidden bool, profile string) 
 
 // execute runs one variant and streams it: started, updates, end.
 func (ss *session) execute(ctx context.Context, r *run, scenario, variant string) {
-	ss.enqueue(Message{Type: MsgStarted, Run: r.id, Scenario: scenario, Variant: variant, Profile: r.profile})
-	end := Message{Type: MsgEnd, Run: r.id, Scenario: scenario, Variant: variant}
+	edited := r.source != ""
+	ss.enqueue(Message{Type: MsgStarted, Run: r.id, Scenario: scenario, Variant: variant, Profile: r.profile, Edited: edited})
+	end := Message{Type: MsgEnd, Run: r.id, Scenario: scenario, Variant: variant, Edited: edited}
 	if ctx.Err() != nil {
 		// Superseded or closed before the child started: do not start it.
 		end.Error = fmt.Sprintf("run %d cancelled before it started", r.id)
@@ -331,6 +339,7 @@ func (ss *session) execute(ctx context.Context, r *run, scenario, variant string
 		OnStatus: func(text string) { ss.enqueue(Message{Type: MsgStatus, Run: r.id, Text: text}) },
 		TraceOut: &raw,
 		Profile:  r.profile,
+		Source:   r.source,
 	})
 	if res != nil {
 		end.Report = res.Report
@@ -353,6 +362,10 @@ func (ss *session) execute(ctx context.Context, r *run, scenario, variant string
 	switch {
 	case err != nil && ctx.Err() != nil:
 		end.Error = fmt.Sprintf("run %d cancelled: %v", r.id, err)
+	case errors.As(err, &end.Compile):
+		// The learner's edit does not build: theirs to fix, not the
+		// server's to log.
+		end.Error = fmt.Sprintf("run %d: %v", r.id, err)
 	case err != nil:
 		end.Error = fmt.Sprintf("run %d failed: %v", r.id, err)
 		ss.srv.logf("web: run %s/%s: %v", scenario, variant, err)
