@@ -29,6 +29,7 @@ var catalog = []*Scenario{
 	&contextRequestCancel,
 	&cacheStampede,
 	&loadBalancer,
+	&stringConcatQuadratic,
 }
 
 // Catalog returns every scenario, in display order. Callers must not modify

@@ -180,8 +180,10 @@ func (b *Builder) add(id trace.GoID, g *Goroutine) *gstate {
 // hide decides whether a new goroutine is the harness's or the runtime's.
 func (b *Builder) hide(g *Goroutine, parent trace.GoID) bool {
 	if b.scenarioMode {
+		// The runtime's own goroutines (GC workers started while a
+		// scenario goroutine allocates) descend from it but are not its.
 		p, ok := b.gs[parent]
-		return !ok || p.g.Hidden
+		return !ok || p.g.Hidden || isRuntimeFunc(g.Name)
 	}
 	return g.Name == "" || isRuntimeFunc(g.Name)
 }
@@ -367,7 +369,7 @@ func (b *Builder) hideAllButScenario() {
 		for id != 0 && id != root && seen <= len(parent) {
 			id, seen = parent[id], seen+1
 		}
-		g.Hidden = id != root
+		g.Hidden = id != root || isRuntimeFunc(g.Name)
 	}
 }
 

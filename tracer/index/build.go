@@ -470,7 +470,7 @@ func (x *Index) hideAllButScenario() {
 		if id == x.root && ln.id == x.root {
 			ln.parent = 0
 		}
-		ln.hidden = id != x.root
+		ln.hidden = id != x.root || isRuntimeFunc(ln.name)
 		if !ln.hidden {
 			x.visible = append(x.visible, int32(i))
 		}
