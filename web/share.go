@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 
@@ -135,7 +137,7 @@ func (s *Server) roleOf(r *http.Request) role {
 // checks one by one). Uploading or opening traces, listing recordings,
 // reading source files of the presenter's machine and anything added later
 // are the presenter's.
-func viewerMay(r *http.Request) bool {
+func (s *Server) viewerMay(r *http.Request) bool {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		return false
 	}
@@ -158,8 +160,14 @@ func viewerMay(r *http.Request) bool {
 	case strings.HasPrefix(p, "/api/"):
 		return false
 	}
-	// Everything else is a file of the UI.
-	return true
+	// Otherwise only the files of the UI: a route outside /api/ (such as
+	// pprof's pages) is not one.
+	if p == "/" {
+		return true
+	}
+	name := strings.TrimPrefix(path.Clean(p), "/")
+	fi, err := fs.Stat(s.static, name)
+	return err == nil && !fi.IsDir()
 }
 
 // checkShare enforces the tokens of a shared server in front of every
@@ -177,7 +185,7 @@ func (s *Server) checkShare(next http.Handler) http.Handler {
 		case rolePresenter:
 			next.ServeHTTP(w, r)
 		case roleViewer:
-			if !viewerMay(r) {
+			if !s.viewerMay(r) {
 				writeJSON(w, http.StatusForbidden, apiError{Error: "a viewer of a shared session cannot do this: only the presenter runs code, opens files or changes what the room sees"})
 				return
 			}
