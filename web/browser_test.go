@@ -429,7 +429,10 @@ func TestBrowser(t *testing.T) {
 		}
 
 		// The URL carries the cursor; opening it again restores it.
-		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`new URLSearchParams(location.search).has("t")`, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
+		// The page writes the address a moment after the cursor moves:
+		// wait for it to carry this cursor, not an earlier one.
+		urlHasCursor := fmt.Sprintf(`new URLSearchParams(location.search).get("t") === "%d"`, *after.Cursor)
+		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](urlHasCursor, chromedp.WithPollingTimeout(5*time.Second))); err != nil {
 			t.Fatalf("the URL does not carry the cursor: %v", err)
 		}
 		search := eval[string](t, b, `location.search`)
