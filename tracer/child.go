@@ -62,6 +62,9 @@ const (
 	// leakSettle is how long goroutines may take to finish after the
 	// scenario returned before those still alive count as leaked.
 	leakSettle = 100 * time.Millisecond
+	// leakPatience is how long goroutines that still run or sleep after
+	// the scenario returned may take before they count as leaked.
+	leakPatience = time.Second
 )
 
 // childReport is what the harness tells the parent at the end of a run
@@ -284,18 +287,24 @@ func (w *watchdog) poll() ([]DumpGoroutine, bool) {
 	return gs, true
 }
 
-// leaks waits up to leakSettle for the scenario's goroutines to finish and
-// returns those still alive, the root (which is exiting) excepted.
+// leaks waits for the scenario's goroutines to finish after the scenario
+// returned and returns those still alive, the root (which is exiting)
+// excepted. Goroutines blocked for leakSettle are leaks; goroutines that
+// are still sleeping or running get up to leakPatience, because a busy
+// machine can make a goroutine that is about to finish late.
 func (w *watchdog) leaks() []DumpGoroutine {
-	deadline := time.Now().Add(leakSettle)
+	start := time.Now()
 	for {
 		var alive []DumpGoroutine
+		busy := false
 		for _, g := range w.scenarioGoroutines() {
 			if g.ID != w.root {
 				alive = append(alive, g)
+				busy = busy || !dumpStatusBlocked(g.Status)
 			}
 		}
-		if len(alive) == 0 || time.Now().After(deadline) {
+		waited := time.Since(start)
+		if len(alive) == 0 || waited > leakPatience || (!busy && waited > leakSettle) {
 			return alive
 		}
 		time.Sleep(pollInterval)
