@@ -363,6 +363,9 @@ func TestSilentClientDropped(t *testing.T) {
 		t.Logf("dropped %v after it connected (pong deadline %v)", time.Since(begin), deadline)
 	})
 	t.Run("ignores pings", func(t *testing.T) {
+		// Long enough that the ping, a tenth of the deadline before it,
+		// surely goes out first.
+		const deadline = time.Second
 		s, ts := newTestServer(t, Options{Run: newBlockingRun().run, pongWait: deadline})
 		c := dial(t, ts)
 		var pings atomic.Int32
@@ -389,6 +392,10 @@ func TestSilentClientDropped(t *testing.T) {
 		t.Logf("dropped %v after it connected, having ignored %d pings (pong deadline %v)", d, pings.Load(), deadline)
 	})
 	t.Run("answers pings", func(t *testing.T) {
+		// The server pings at nine tenths of the deadline, so the pong has
+		// a tenth of it to arrive: a longer deadline than above leaves a
+		// busy machine (or -race) enough of a margin.
+		const deadline = 1500 * time.Millisecond
 		s, ts := newTestServer(t, Options{Run: newBlockingRun().run, pongWait: deadline})
 		c := dial(t, ts)
 		readErr := make(chan error, 1)
@@ -401,7 +408,7 @@ func TestSilentClientDropped(t *testing.T) {
 				}
 			}
 		}()
-		if waitSessions(s, 4*deadline) {
+		if waitSessions(s, 7*deadline/3) {
 			t.Fatalf("a client that answers pings was dropped")
 		}
 		send(t, c, Message{Type: MsgCancel}) // still usable
