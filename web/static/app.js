@@ -37,9 +37,12 @@
 //   history           [{id, scenario, variant, outcome}]: this tab's runs
 //   stackFrames       the stack pane's frames, for a user's trace
 //   pinned            the ids of the pinned goroutines
+//   editor            {available, open, edited, errors:[{line, column,
+//                     message}]}: the learner's editor (editor.js)
 
 import {codeView} from './code.js';
 import {compareView} from './compare.js';
+import {editedSource, editor, saveEdit, sourceOf} from './editor.js';
 import {exporter} from './export.js';
 import {follow, followPair} from './follow.js';
 import {arrangeLanes} from './lanes.js';
@@ -80,6 +83,7 @@ const SHORTCUTS = [
   [['h'], 'show / hide runtime goroutines (runs again)'],
   [['w'], 'profile the selected window (shift-drag) or the visible one, in pprof'],
   [['c'], 'compare broken and fixed side by side'],
+  [['e'], 'edit the puzzle\'s code (local server); with the editor open, run your version beside the reference fix (Ctrl+Enter while typing)'],
   [['/'], 'filter the lanes (name, state:blocked, label:x, finding)'],
   [['p'], 'pin / unpin the chosen goroutine'],
   [['g'], 'group goroutines by start function'],
@@ -185,6 +189,10 @@ async function main() {
   // compareWith is the recording to compare with once the run in progress
   // ends (the "compare" button ran the other variant for it).
   let compareWith = null;
+  // editRun is the learner's edit that the run in progress runs
+  // ({file, text}), or null; showingEdit says the code pane shows an edit.
+  let editRun = null;
+  let showingEdit = false;
   // query, group and pinned arrange the lanes (lanes.js); lanes are the
   // goroutines as last arranged.
   let query = '';
@@ -223,6 +231,11 @@ async function main() {
   });
   const code = codeView($('code'), $('code-title'));
   code.setSource(null);
+  // ed edits the puzzle's file and runs the learner's version, on a local
+  // server only (editor.js; the room below says whether it is shared).
+  const ed = editor($('code').closest('.code-pane'), $('code'), $('edit-button'), {
+    onRun: (text, src) => runEdited(text, src),
+  });
   // rtv draws the runtime lanes and opens profiles of the run and of
   // windows of it; profileKind picks the profile the next run records.
   const rtv = runtimeView($('runtime'), {timeline: tl});
@@ -260,6 +273,7 @@ async function main() {
     canvas: $('timeline-canvas'), drawTo: (c) => tl.drawTo(c),
     size: () => ({width: tl.geometry.width, height: tl.geometry.height}), run: exportRun,
   });
+  room.info.then((i) => ed.setAvailable(!!i && !i.shared && i.role !== 'viewer'));
   $('export-png').addEventListener('click', () => exp.png());
   $('export-svg').addEventListener('click', () => exp.svg());
   $('export-html').addEventListener('click', () => exp.html().catch((err) => { lastError = `export: ${err.message}`; }));
@@ -371,6 +385,11 @@ async function main() {
       case 'h': setHidden(!showHidden); break;
       case 'w': rtv.profileWindow(rtv.selection || tl.view); break;
       case 'c': compare(); break;
+      case 'e':
+        if (!ed.available) handled = false;
+        else if (ed.open) ed.run();
+        else ed.start(true);
+        break;
       case '/': filterEl.focus(); break;
       case 'p': if (selected) togglePin(selected); break;
       case 'g': setGroup(!group); break;
@@ -414,7 +433,8 @@ async function main() {
       if (scenario !== s) return;
       source = src;
       sourceLines = src.source.split('\n');
-      code.setSource(src);
+      if (!showingEdit) code.setSource(src);
+      ed.setSource(src);
       showPositions();
       if (activeFinding >= 0) showFinding(activeFinding, false);
     } catch (err) {
@@ -442,28 +462,72 @@ async function main() {
 
   // run runs the variant; fromRoom (a viewer's page) only shows the
   // presenter's run, whose messages the room sends.
-  function run(fromRoom = false) {
+  function run(fromRoom = false, edit = null) {
     if (!scenario || (!fromRoom && !room.mayRun())) return;
-    if (userTrace || reopened) {
-      // Back from a reopened recording to running the puzzle here.
+    editRun = edit;
+    if (userTrace || reopened || showingEdit || edit) {
+      // Back from a reopened recording to running the puzzle here, or
+      // from the learner's edit to the catalog's code, or the other way.
       userTrace = false;
       reopened = false;
       $('code-hint').hidden = false;
-      code.setSource(source);
+      const shown = edit && source ? sourceOf(source.file, edit.text) : source;
+      showingEdit = !!edit;
+      code.setSource(shown && edit ? {...shown, file: `${shown.file} (your version)`} : shown);
+      sourceLines = shown ? shown.source.split('\n') : [];
+      ed.setSource(source);
     }
     recording = null;
     renderRecording();
     resetRun();
     runState = 'running';
     unstarted++;
-    setStatus('running', `Running ${scenario.id} (${variant})…`);
+    setStatus('running', edit ? `Building and running your version of ${scenario.id} (${variant})…` : `Running ${scenario.id} (${variant})…`);
     rep.running(scenario, variant);
     cancelButton.hidden = false;
     emptyEl.textContent = 'Starting…';
     emptyEl.hidden = false;
     runAsked = performance.now();
     if (fromRoom) return;
-    ws.send({type: 'run', scenario: scenario.id, variant, hidden: showHidden, profile: profileKind.value});
+    ws.send({type: 'run', scenario: scenario.id, variant, hidden: showHidden, profile: profileKind.value, source: edit ? edit.text : undefined});
+  }
+
+  // runEdited runs the learner's version of the puzzle's file (editor.js)
+  // in the variant chosen; when it ends, the reference fix runs and the two
+  // open side by side (afterEdit).
+  function runEdited(text, src) {
+    if (!scenario || !source || src.file !== source.file) return;
+    compareWith = null;
+    run(false, {file: src.file, text});
+  }
+
+  // afterEdit keeps the edit of the run that ended, for the side-by-side
+  // view's code pane, and runs the reference fix to compare with.
+  function afterEdit(msg) {
+    saveEdit(msg.recording.id, editRun.file, editRun.text);
+    const fix = scenario.default_fixed || 'fixed';
+    compareWith = msg.recording;
+    variant = fix;
+    ranVariant = '';
+    renderVariants();
+    run();
+    setStatus('running', `Your version: ${msg.report ? msg.report.outcome : 'ended'}. Running the reference fix (${fix}) to show them side by side…`);
+  }
+
+  // editFailed shows why the learner's edit did not build: the compiler's
+  // complaints on their lines in the editor.
+  function editFailed(msg) {
+    editRun = null;
+    runState = 'ended';
+    cancelButton.hidden = true;
+    lastError = msg.error || 'your version does not build';
+    const errs = msg.compile.errors || [];
+    ed.start();
+    ed.showErrors(errs, errs.length ? '' : msg.compile.output);
+    rep.placeholder(errs.length
+      ? `Your version does not build: ${errs.length === 1 ? 'one error' : `${errs.length} errors`}, marked on their lines in the editor.`
+      : `Your version does not build: ${msg.compile.output || msg.error}`);
+    setStatus('ended', 'Your version does not build');
   }
 
   function cancel() {
@@ -535,7 +599,8 @@ async function main() {
         break;
       case 'end':
         if (msg.run !== runID || runState !== 'running') return;
-        if (msg.report || msg.timeline) finish(msg);
+        if (msg.compile) editFailed(msg);
+        else if (msg.report || msg.timeline) finish(msg);
         else fail(msg.error || 'the run ended without a result');
         break;
       case 'error':
@@ -600,6 +665,10 @@ async function main() {
       recording = msg.recording;
       remember(recording);
       renderRecording();
+      if (msg.edited && editRun) {
+        afterEdit(msg);
+        return;
+      }
       if (compareWith) {
         const other = compareWith;
         compareWith = null;
@@ -685,7 +754,11 @@ async function main() {
       try {
         source = await getJSON(`/api/scenarios/${encodeURIComponent(s.id)}/source`);
         sourceLines = source.source.split('\n');
-        code.setSource(source);
+        // A run of the learner's edit shows the code that ran.
+        const mine = editedSource(id);
+        showingEdit = !!mine;
+        code.setSource(mine ? {...mine, file: `${mine.file} (your version)`} : source);
+        if (mine) sourceLines = mine.source.split('\n');
       } catch (err) {
         code.setSource(null, `cannot load the source: ${err.message}`);
       }
@@ -700,6 +773,7 @@ async function main() {
       stack.clear();
     }
     $('code-hint').hidden = userTrace;
+    ed.setSource(userTrace ? null : source);
     renderRecording();
     runState = 'running';
     finish({timeline: v.timeline, report: v.report || null});
@@ -1391,6 +1465,7 @@ async function main() {
       get history() { return loadHistory().map((h) => ({id: h.id, scenario: h.scenario, variant: h.variant, outcome: h.outcome})); },
       get stackFrames() { return userTrace ? stack.frames : []; },
       get pinned() { return [...pinned]; },
+      get editor() { return {available: ed.available, open: ed.open, edited: ed.edited, errors: ed.errors}; },
     };
     Object.defineProperty(window, 'concviz', {value: Object.freeze(state), writable: false});
   }

@@ -152,8 +152,9 @@ export function codeView(el, titleEl) {
   }
 }
 
-// highlight fills code with the tokens of one line of Go.
-function highlight(code, text) {
+// highlight fills code with the tokens of one line of Go. The editor
+// (editor.js) colours its text with it too.
+export function highlight(code, text) {
   let last = 0;
   for (const m of text.matchAll(TOKEN)) {
     if (m.index > last) code.append(text.slice(last, m.index));

@@ -19,6 +19,7 @@
 //   error       the last error text, or ""
 
 import {codeView} from './code.js';
+import {editedSource} from './editor.js';
 import {arrangeLanes} from './lanes.js';
 import {eventTimes, formatDuration, nextEvent, spanAt, timeToX, userLine} from './layout.js';
 import {player} from './player.js';
@@ -242,7 +243,8 @@ export async function compareView(ids, catalog) {
   async function loadSource(r) {
     if (!r.scenario) return;
     try {
-      const src = await getJSON(`/api/scenarios/${encodeURIComponent(r.scenario.id)}/source`);
+      // A run of the learner's edit (editor.js) shows the code that ran.
+      const src = editedSource(r.id) || await getJSON(`/api/scenarios/${encodeURIComponent(r.scenario.id)}/source`);
       r.source = src;
       r.sourceLines = src.source.split('\n');
       r.code.setSource(src);
@@ -543,7 +545,7 @@ function shift(r, off) {
 // label names a run for a person: "race-counter broken" or the file name.
 function label(r) {
   const m = r.rec.meta;
-  if (m.scenario) return `${m.scenario} ${m.variant}`;
+  if (m.scenario) return `${m.scenario} ${m.variant}${editedSource(r.id) ? ' (your version)' : ''}`;
   return m.name || `trace ${r.id.slice(0, 6)}`;
 }
 
