@@ -219,16 +219,19 @@ func TestBrowserUserTrace(t *testing.T) {
 	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](poll, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		t.Fatalf("the trace never drew: %v (%+v)", err, b.state(t))
 	}
+	// The whole trace, so that every lane's spans are on screen.
+	b.press(t, "0")
+	time.Sleep(100 * time.Millisecond)
 	st := b.state(t)
 	var square *int
 	for i, l := range st.Lanes {
-		if l.Name == "pipeline.square" {
+		if l.Name == "pipeline.square" && len(l.Spans) > 0 {
 			square = &i
 			break
 		}
 	}
 	if square == nil {
-		t.Fatalf("no lane for pipeline.square among %d lanes", len(st.Lanes))
+		t.Fatalf("no lane for pipeline.square with spans on screen among %d lanes", len(st.Lanes))
 	}
 	l := st.Lanes[*square]
 	// Click the lane where it waits, in the middle of its bar.
