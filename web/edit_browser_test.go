@@ -123,3 +123,29 @@ func TestBrowserEdit(t *testing.T) {
 	}
 	b.shot(t, "edit-compare.png")
 }
+
+// TestBrowserEditShared: a shared server's presenter is offered no editor,
+// neither the button nor the key.
+func TestBrowserEditShared(t *testing.T) {
+	sh, err := NewShare()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowserWith(t, 1280, 800, Options{Share: sh})
+	if _, err := chromedp.Run(b.ctx, chromedp.Navigate(b.base+"join?key="+sh.PresenterToken)); err != nil {
+		t.Fatal(err)
+	}
+	b.open(t, "scenario=deadlock-cross-wait&variant=broken")
+	b.waitEnded(t, "broken")
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`window.concviz.room.shared && window.concviz.room.role === "presenter"`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatalf("the page never learnt it is the presenter of a shared server: %v", err)
+	}
+	b.press(t, "e")
+	time.Sleep(200 * time.Millisecond)
+	if ed := eval[map[string]any](t, b, `window.concviz.editor`); ed["available"] != false || ed["open"] != false {
+		t.Errorf("editor %v on a shared server, want neither available nor open", ed)
+	}
+	if !eval[bool](t, b, `document.getElementById("edit-button").hidden`) {
+		t.Error("a shared server's page shows the Edit button")
+	}
+}
