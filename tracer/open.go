@@ -12,6 +12,10 @@ import (
 // execution trace at all.
 var ErrNotTrace = errors.New("not a Go execution trace")
 
+// readAhead bounds how far the trace reader reads beyond the events it has
+// handed out, which limits how precisely a loss can be measured.
+const readAhead = 64 << 10
+
 // ReadOptions tunes ReadTrace.
 type ReadOptions struct {
 	// Progress, if set, is called now and then with the bytes read so far.
