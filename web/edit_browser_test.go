@@ -122,6 +122,13 @@ func TestBrowserEdit(t *testing.T) {
 		t.Error("the reference fix's code pane shows my edit")
 	}
 	b.shot(t, "edit-compare.png")
+
+	// Back at the puzzle (a new page), the edit is where it was.
+	b.open(t, "scenario=deadlock-cross-wait&variant=broken")
+	b.waitEnded(t, "broken")
+	wait("the editor is offered again", `window.concviz.editor.available`, 10*time.Second)
+	b.press(t, "e")
+	wait("the editor reopens on my edit", `window.concviz.editor.open && document.getElementById("edit-text").value.includes("// FIX: mine")`, 5*time.Second)
 }
 
 // TestBrowserEditShared: a shared server's presenter is offered no editor,

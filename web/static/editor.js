@@ -15,6 +15,10 @@ import {highlight} from './code.js';
 // STORE_PREFIX keys, in sessionStorage, the edit of a run by its recording
 // id, so that the side-by-side view shows the code that ran.
 const STORE_PREFIX = 'concviz.edit.';
+// DRAFT_PREFIX keys, in sessionStorage, the learner's text per scenario
+// file, so that coming back from the side-by-side view (a new page) finds
+// the edit where it was.
+const DRAFT_PREFIX = 'concviz.draft.';
 // MAX_SOURCE is the server's cap on an edit, in bytes (tracer.MaxSource).
 const MAX_SOURCE = 64 << 10;
 
@@ -27,8 +31,9 @@ export function editor(pane, el, button, {onRun, onClose}) {
   // original is the scenario's source as the server sent it
   // ({file, source, ...}), or null.
   let original = null;
-  // edits keeps the learner's text per scenario file while the tab lives.
-  const edits = new Map();
+  // edits keeps the learner's text per scenario file while the tab lives
+  // (drafts(), in sessionStorage).
+  const edits = drafts();
   // errors are the compile errors of the last run of the edit, by line.
   let errors = [];
   // open says the editor is shown instead of the code view.
@@ -322,6 +327,34 @@ export function sourceOf(file, source) {
     if (m) (m[1] === 'BUG' ? bug : fix).push(i + 1);
   });
   return {file, source, bug_lines: bug, fix_lines: fix, edited: true};
+}
+
+// drafts is a Map of the learner's texts by file, kept in sessionStorage.
+function drafts() {
+  const m = new Map();
+  const store = (file) => {
+    try {
+      if (m.has(file)) sessionStorage.setItem(DRAFT_PREFIX + file, m.get(file));
+      else sessionStorage.removeItem(DRAFT_PREFIX + file);
+    } catch {
+      // Without storage the draft lives as long as the page.
+    }
+  };
+  const load = (file) => {
+    if (m.has(file)) return;
+    try {
+      const v = sessionStorage.getItem(DRAFT_PREFIX + file);
+      if (v != null) m.set(file, v);
+    } catch {
+      // As above.
+    }
+  };
+  return {
+    has: (file) => (load(file), m.has(file)),
+    get: (file) => (load(file), m.get(file)),
+    set: (file, v) => (m.set(file, v), store(file)),
+    delete: (file) => (m.delete(file), store(file)),
+  };
 }
 
 function btn(label, title, cls) {
