@@ -287,6 +287,15 @@ func newPprofUI(data []byte, filename, title string) (*pprofUI, error) {
 			l.Mapping = m
 		}
 	}
+	// pprof's source view reads the files a profile names from this
+	// machine's disk. A profile can come from a trace someone uploaded,
+	// whose file names are theirs to choose: only Go source files may be
+	// read.
+	for _, fn := range p.Function {
+		if !isGoSource(fn.Filename) {
+			fn.Filename = ""
+		}
+	}
 	ui := &pprofUI{data: data, filename: filename}
 	pprofMu.Lock()
 	defer pprofMu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/concviz/concviz/tracer"
@@ -138,7 +139,15 @@ func (s *Server) handleRecordingSource(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("the trace names no file %q", clip(file))})
 		return
 	}
-	f, err := os.Open(file)
+	// The trace may have been uploaded, and its stacks can name any path
+	// (a //line directive does it): only a Go source file, after links
+	// are resolved, is shown.
+	real, err := filepath.EvalSymlinks(file)
+	if err != nil || !isGoSource(file) || !isGoSource(real) {
+		writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("%s is not a Go source file on this machine", path.Base(file))})
+		return
+	}
+	f, err := os.Open(real)
 	if err != nil {
 		writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("%s is not on this machine", path.Base(file))})
 		return
@@ -155,6 +164,12 @@ func (s *Server) handleRecordingSource(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, FileSource{File: file, Source: string(b)})
+}
+
+// isGoSource reports whether a path names a Go source file, the only kind
+// of local file the server shows.
+func isGoSource(name string) bool {
+	return strings.HasSuffix(name, ".go") && filepath.IsAbs(name)
 }
 
 // handleStart says which recordings to open when the address names none.
