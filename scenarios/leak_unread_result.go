@@ -32,7 +32,7 @@ var leakUnreadResult = Scenario{
 // after the caller's deadline.
 func slowWork(ctx context.Context) int {
 	<-ctx.Done()
-	time.Sleep(20 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	return 42
 }
 
