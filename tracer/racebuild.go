@@ -2,15 +2,20 @@ package tracer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -24,22 +29,30 @@ func raceChild() (string, error) {
 	if raceEnabled {
 		return os.Executable()
 	}
-	raceBuild.once.Do(func() {
-		// The build is shared by every run of this process, so no run's
-		// cancellation may cut it short; a cold build takes about 15 s.
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		raceBuild.path, raceBuild.err = buildRaceChild(ctx)
-		raceBuild.done.Store(true)
-	})
-	return raceBuild.path, raceBuild.err
+	raceBuild.mu.Lock()
+	defer raceBuild.mu.Unlock()
+	if raceBuild.path != "" {
+		return raceBuild.path, nil
+	}
+	// The build is shared by every run of this process, so no run's
+	// cancellation may cut it short; a cold build takes about 15 s. A
+	// failed build is not remembered: the next race run tries again, once
+	// the source compiles.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	path, err := buildRaceChild(ctx)
+	if err != nil {
+		return "", err
+	}
+	raceBuild.path = path
+	raceBuild.done.Store(true)
+	return path, nil
 }
 
 var raceBuild struct {
-	once sync.Once
-	done atomic.Bool
+	mu   sync.Mutex
+	done atomic.Bool // set once path is; read without the lock
 	path string
-	err  error
 }
 
 // raceChildReady reports whether raceChild will answer without a build.
@@ -52,10 +65,7 @@ func buildRaceChild(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	goTool, err := exec.LookPath("go")
-	if err != nil && os.Getenv("GOROOT") != "" {
-		goTool, err = exec.LookPath(filepath.Join(os.Getenv("GOROOT"), "bin", "go"))
-	}
+	goTool, err := findGo()
 	if err != nil {
 		return "", fmt.Errorf("no Go toolchain found to build a -race child: %w", err)
 	}
@@ -67,25 +77,83 @@ func buildRaceChild(ctx context.Context) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("race child cache: %w", err)
 	}
-	out := filepath.Join(dir, "viz-race")
-	tmp, err := os.CreateTemp(dir, "viz-race-*.tmp")
+	work, err := os.MkdirTemp(dir, "race-build-")
 	if err != nil {
 		return "", fmt.Errorf("race child cache: %w", err)
 	}
-	tmp.Close()
-	defer os.Remove(tmp.Name())
-	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", tmp.Name(), "./cmd/viz")
+	defer os.RemoveAll(work)
+	// The child needs nothing but the harness and the catalog: building
+	// that small main, not ./cmd/viz, keeps a half-edited web package
+	// from breaking race puzzles.
+	mainFile := filepath.Join(work, "main.go")
+	if err := os.WriteFile(mainFile, []byte(customMain), 0o644); err != nil {
+		return "", fmt.Errorf("race child: %w", err)
+	}
+	bin := filepath.Join(work, "viz-race")
+	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", bin, mainFile)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	// The go command's compilers and linker are its children: one group,
+	// killed together, and killed if viz dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error {
+		killGroup(cmd.Process.Pid)
+		return nil
+	}
+	cmd.WaitDelay = time.Second
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build -race: %v: %s", err, strings.TrimSpace(string(b)))
 	}
-	// Rename is atomic, so concurrent viz processes never run a half
-	// written binary.
-	if err := os.Rename(tmp.Name(), out); err != nil {
+	// The binary is named by its content, so viz processes built from
+	// different sources never run each other's child; rename is atomic, so
+	// none runs a half-written one.
+	sum, err := fileHash(bin)
+	if err != nil {
+		return "", fmt.Errorf("race child: %w", err)
+	}
+	out := filepath.Join(dir, "viz-race-"+sum)
+	if err := os.Rename(bin, out); err != nil {
 		return "", fmt.Errorf("race child cache: %w", err)
 	}
+	pruneRaceChildren(dir, out)
 	return out, nil
+}
+
+// keepRaceChildren is how many race children of earlier sources the cache
+// keeps beside the current one.
+const keepRaceChildren = 3
+
+// pruneRaceChildren removes all but the newest race children.
+func pruneRaceChildren(dir, current string) {
+	olds, _ := filepath.Glob(filepath.Join(dir, "viz-race-*"))
+	type aged struct {
+		path string
+		mod  time.Time
+	}
+	var list []aged
+	for _, p := range olds {
+		if fi, err := os.Stat(p); err == nil && p != current && fi.Mode().IsRegular() {
+			list = append(list, aged{p, fi.ModTime()})
+		}
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].mod.After(list[j].mod) })
+	for i := keepRaceChildren; i < len(list); i++ {
+		os.Remove(list[i].path)
+	}
+}
+
+// fileHash is the first 16 hex digits of a file's SHA-256.
+func fileHash(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // moduleRoot finds the concviz source tree this binary was built from: the
