@@ -295,6 +295,9 @@ func (c *child) run(ctx context.Context, timeout time.Duration) (*childOutput, e
 	limits := time.NewTicker(limitPoll)
 	defer limits.Stop()
 	var waitErr, runErr error
+	// Each reason to kill is handled once: a closed channel stays ready,
+	// and the loop must then only wait for the child to be gone.
+	cancelled, traceFull := ctx.Done(), c.traceFull
 wait:
 	for {
 		select {
@@ -303,10 +306,12 @@ wait:
 		case <-timer.C:
 			out.timedOut = true
 			killGroup(pgid)
-		case <-ctx.Done():
+		case <-cancelled:
+			cancelled = nil
 			runErr = ctx.Err()
 			killGroup(pgid)
-		case <-c.traceFull:
+		case <-traceFull:
+			traceFull = nil
 			out.killedFor = fmt.Sprintf("its trace grew past %s", byteSize(c.traceLimit()))
 			killGroup(pgid)
 		case <-limits.C:
