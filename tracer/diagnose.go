@@ -243,14 +243,11 @@ func (d *diagnosis) leaks(alive []DumpGoroutine) {
 	for _, g := range alive {
 		ref := d.ref(g)
 		what := waitPhrase(ref.State, ref.Reason, ref.Location.Source)
-		end := "nothing will ever wake it, so it leaks"
-		if !dumpStatusBlocked(g.Status) {
-			end = "nothing tells it to stop, so it leaks"
-		}
 		d.add(Finding{
 			Kind: scenarios.Leak,
-			Summary: fmt.Sprintf("G%d (%s) %s at %s:%d after the function that started it returned; %s.",
-				ref.ID, ref.Name, what, baseName(ref.Location.File), ref.Location.Line, end),
+			Summary: fmt.Sprintf("G%d (%s) is still alive after the scenario returned: it %s at %s:%d. "+
+				"A goroutine that outlives the work that started it, with nothing left to end it, is a leak.",
+				ref.ID, ref.Name, what, baseName(ref.Location.File), ref.Location.Line),
 			Goroutines: []GoroutineRef{ref},
 			Locations:  []Location{ref.Location},
 			Time:       d.tl.Duration,
@@ -330,8 +327,8 @@ func (d *diagnosis) races(races []RaceReport) {
 			break
 		}
 		f := Finding{Kind: scenarios.Race, Locations: []Location{la, lb}}
-		ga := d.raceGoroutine(a, 0)
-		gb := d.raceGoroutine(b, ga)
+		ga, na := d.raceGoroutine(a, 0)
+		gb, nb := d.raceGoroutine(b, ga)
 		for _, pair := range []struct {
 			id  int64
 			loc Location
@@ -346,7 +343,7 @@ func (d *diagnosis) races(races []RaceReport) {
 			f.Goroutines = append(f.Goroutines, ref)
 		}
 		f.Summary = fmt.Sprintf("Data race: %s %s at %s:%d while %s %s at %s:%d, and nothing orders the two accesses, so the result depends on timing (reported by the race detector).",
-			gName(ga), accessVerb(a.Write, false), baseName(la.File), la.Line, gName(gb), accessVerb(b.Write, true), baseName(lb.File), lb.Line)
+			raceWho(ga, na), accessVerb(a.Write, false), baseName(la.File), la.Line, raceWho(gb, nb), accessVerb(b.Write, true), baseName(lb.File), lb.Line)
 		if la.Source != "" {
 			f.Summary += fmt.Sprintf(" The line: %s", la.Source)
 		}
@@ -357,8 +354,11 @@ func (d *diagnosis) races(races []RaceReport) {
 // raceGoroutine finds the trace goroutine that made a racing access: the
 // scenario's root for the main goroutine, else one created at the same
 // site whose start function is the access's outermost user function. It
-// prefers one other than avoid. It returns 0 when nothing matches.
-func (d *diagnosis) raceGoroutine(a RaceAccess, avoid int64) int64 {
+// prefers one other than avoid, returns 0 when nothing matches, and says
+// how many goroutines matched: the race detector numbers goroutines its
+// own way, so among goroutines started by one go statement it cannot tell
+// which one it was.
+func (d *diagnosis) raceGoroutine(a RaceAccess, avoid int64) (id int64, candidates int) {
 	var created Location
 	if len(a.Created) > 0 {
 		created = userLocation(a.Created)
@@ -369,14 +369,13 @@ func (d *diagnosis) raceGoroutine(a RaceAccess, avoid int64) int64 {
 			start = shortFunc(fr.Func)
 		}
 	}
-	var best int64
 	for _, g := range d.tl.Goroutines {
 		if g.Hidden {
 			continue
 		}
 		if a.Main || len(a.Created) == 0 {
 			if g.Parent == 0 {
-				return g.ID
+				return g.ID, 1
 			}
 			continue
 		}
@@ -388,12 +387,12 @@ func (d *diagnosis) raceGoroutine(a RaceAccess, avoid int64) int64 {
 		if start != "" && g.Name != start {
 			continue
 		}
-		if g.ID != avoid {
-			return g.ID
+		candidates++
+		if id == 0 || (id == avoid && g.ID != avoid) {
+			id = g.ID
 		}
-		best = g.ID
 	}
-	return best
+	return id, candidates
 }
 
 // timeout explains a run that was killed at its time limit.
@@ -567,6 +566,15 @@ func accessVerb(write, previous bool) string {
 		return "read"
 	}
 	return "reads"
+}
+
+// raceWho names the goroutine of a racing access, saying so when it is
+// one of several that the race report cannot tell apart.
+func raceWho(id int64, candidates int) string {
+	if candidates > 1 {
+		return fmt.Sprintf("a goroutine (one of %d started by the same go statement, shown on G%d)", candidates, id)
+	}
+	return gName(id)
 }
 
 func gName(id int64) string {

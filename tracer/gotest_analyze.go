@@ -367,10 +367,9 @@ func (a *testAnalysis) leak(g *Goroutine, last Span, at int64, when string) Find
 		started = fmt.Sprintf(", started at %s:%d,", baseName(loc.File), loc.Line)
 		f.Locations = append(f.Locations, loc)
 	}
-	end := "nothing will ever wake it, so it leaks"
-	if !last.State.Blocked() || last.State == StateSleep || last.State == StateBlockedIO {
-		end = "nothing stopped it, so it leaks"
-	}
+	// What was seen is that it outlived its test; whether something could
+	// still wake it the trace cannot tell.
+	end := "it outlived its test with nothing left to end it, so it leaks"
 	f.Summary = fmt.Sprintf("G%d (%s)%s %s%s %s; %s.", g.ID, g.Name, started, what, where, when, end)
 	return f
 }
