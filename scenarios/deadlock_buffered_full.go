@@ -19,8 +19,12 @@ var deadlockBufferedFull = Scenario{
 		"who alone could empty it, is waiting in wg.Wait for the helper: a deadlock. If the " +
 		"helper happens to send 2 first, the caller's send of 3 finds the buffer full instead, " +
 		"with nobody left to receive. The module this puzzle comes from says its version, " +
-		"without the wait, deadlocks: it does not. There the caller's final receive takes the 3, " +
-		"which makes room for the helper's 2, and the program prints 3 every time.",
+		"without the wait, deadlocks: usually it does not. The caller normally reaches its send " +
+		"before the helper runs; the helper's receive then takes the 1 and moves the waiting 3 " +
+		"into the buffer in one step, and the caller's final receive takes the 3, which makes " +
+		"room for the helper's 2: it prints 3. Only when the helper runs first and sends 2 " +
+		"before the caller's send does that version deadlock. The wait here makes the failure " +
+		"certain instead of rare.",
 	Fix: "Give the buffer room for every value that is in flight at once: with capacity 2, the " +
 		"1, the 3 and the reply 2 never need more than two slots, so no send waits for a " +
 		"receive that comes after it. Restructuring works too: replies on a channel of their own.",
