@@ -50,21 +50,29 @@ func cmdList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		enc.SetIndent("", "  ")
 		return enc.Encode(entries)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	category := ""
+	// Categories in the order they first appear, as the browser's picker
+	// shows them, each with all of its scenarios.
+	var categories []string
+	byCategory := map[string][]listEntry{}
 	for _, e := range entries {
-		if e.Category != category {
-			if category != "" {
-				fmt.Fprintln(tw)
+		if byCategory[e.Category] == nil {
+			categories = append(categories, e.Category)
+		}
+		byCategory[e.Category] = append(byCategory[e.Category], e)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	for i, c := range categories {
+		if i > 0 {
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprintf(tw, "%s\n", c)
+		for _, e := range byCategory[c] {
+			var vs []string
+			for _, v := range e.Variants {
+				vs = append(vs, v.Name)
 			}
-			category = e.Category
-			fmt.Fprintf(tw, "%s\n", category)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.ID, e.Title, strings.Join(vs, ", "))
 		}
-		var vs []string
-		for _, v := range e.Variants {
-			vs = append(vs, v.Name)
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.ID, e.Title, strings.Join(vs, ", "))
 	}
 	tw.Flush()
 	fmt.Fprintln(stdout, "\nRun one with: viz run ID [--variant broken|fixed|fixed-...]")

@@ -94,6 +94,7 @@ Usage:
   viz record ID -o FILE    write a scenario's raw execution trace
   viz test [packages]      run Go tests; report leaks, hangs and races per test
   viz trace -- PROGRAM     run a Go program (go run's arguments); same report
+  viz verify [--count N]   run every variant N times; check each outcome
 
 Run "viz help COMMAND" for a command's flags.
 `)
