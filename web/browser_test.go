@@ -65,18 +65,30 @@ func newBrowser(t *testing.T, width, height int) *browser {
 	return newBrowserWith(t, width, height, Options{})
 }
 
+// findChromium returns Debian's chromium. Without one the browser tests
+// skip, saying so, except under CI (CI=true), where a missing browser is a
+// broken install and fails the test.
+func findChromium(t *testing.T) string {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err == nil {
+		return chromiumPath
+	}
+	p, err := exec.LookPath("chromium")
+	if err == nil {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("no browser under CI: %s is missing and chromium is not on PATH (.ci/run installs it with apt-get install chromium)", chromiumPath)
+	}
+	t.Skipf("no browser: %s is missing and chromium is not on PATH (apt-get install chromium)", chromiumPath)
+	return ""
+}
+
 // newBrowserWith is newBrowser with a server of the given options (their
 // Logf is the test's).
 func newBrowserWith(t *testing.T, width, height int, opt Options) *browser {
 	t.Helper()
-	path := chromiumPath
-	if _, err := os.Stat(path); err != nil {
-		p, lerr := exec.LookPath("chromium")
-		if lerr != nil {
-			t.Skipf("no browser: %s is missing and chromium is not on PATH (CI installs it with apt-get install chromium)", chromiumPath)
-		}
-		path = p
-	}
+	path := findChromium(t)
 
 	opt.Logf = t.Logf
 	srv := NewServer(opt)

@@ -14,8 +14,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -94,14 +92,7 @@ func (l *logRecorder) has(s string) bool {
 // ends.
 func newAttackBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path := chromiumPath
-	if _, err := os.Stat(path); err != nil {
-		p, lerr := exec.LookPath("chromium")
-		if lerr != nil {
-			t.Skipf("no browser: %s is missing and chromium is not on PATH", chromiumPath)
-		}
-		path = p
-	}
+	path := findChromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,

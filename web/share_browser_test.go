@@ -18,7 +18,6 @@ import (
 	"flag"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -99,14 +98,7 @@ func (tb tab) shot(t *testing.T, name string) {
 }
 
 func TestBrowserShare(t *testing.T) {
-	path := chromiumPath
-	if _, err := os.Stat(path); err != nil {
-		p, lerr := exec.LookPath("chromium")
-		if lerr != nil {
-			t.Skipf("no browser: %s is missing and chromium is not on PATH", chromiumPath)
-		}
-		path = p
-	}
+	path := findChromium(t)
 	if *shareShots != "" {
 		os.MkdirAll(*shareShots, 0o755)
 	}
