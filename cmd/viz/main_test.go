@@ -159,3 +159,23 @@ func TestVerify(t *testing.T) {
 		t.Errorf("--count 0: exit %d, want 2", code)
 	}
 }
+
+func TestWrap(t *testing.T) {
+	text := "  deadlock: " + strings.Repeat("word ", 40) + "end"
+	got := wrap(text, 30, "    ")
+	lines := strings.Split(got, "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "  deadlock: ") {
+		t.Fatalf("wrap kept no indent or did not wrap: %q", got)
+	}
+	for i, l := range lines {
+		if len(l) > 30 {
+			t.Errorf("line %d is %d columns, want at most 30: %q", i, len(l), l)
+		}
+		if i > 0 && !strings.HasPrefix(l, "    ") {
+			t.Errorf("line %d lacks the indent: %q", i, l)
+		}
+	}
+	if strings.Join(strings.Fields(got), " ") != strings.Join(strings.Fields(text), " ") {
+		t.Errorf("wrap changed the words")
+	}
+}

@@ -99,7 +99,7 @@ func printReport(w io.Writer, r *tracer.Report) {
 	fmt.Fprintf(w, "%s (%s): %s (%s), %d goroutines, %s\n", r.Scenario, r.Variant, strings.ToUpper(string(r.Outcome)), verdict,
 		r.Goroutines, time.Duration(r.DurationNS).Round(time.Microsecond))
 	for _, f := range r.Findings {
-		fmt.Fprintf(w, "\n  %s: %s\n", f.Kind, f.Summary)
+		fmt.Fprintf(w, "\n%s\n", wrap(fmt.Sprintf("  %s: %s", f.Kind, f.Summary), 96, "    "))
 		for _, l := range f.Locations {
 			fmt.Fprintf(w, "      %s:%d  %s\n", shortPath(l.File), l.Line, l.Source)
 		}
@@ -123,4 +123,27 @@ func shortPath(p string) string {
 
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
+}
+
+// wrap breaks text into lines of at most width columns at spaces, the
+// lines after the first indented.
+func wrap(text string, width int, indent string) string {
+	var b strings.Builder
+	line := 0
+	for i, word := range strings.Fields(text) {
+		switch {
+		case i == 0:
+			b.WriteString(text[:len(text)-len(strings.TrimLeft(text, " "))])
+			line = b.Len()
+		case line+1+len(word) > width:
+			b.WriteString("\n" + indent)
+			line = len(indent)
+		default:
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(word)
+		line += len(word)
+	}
+	return b.String()
 }
