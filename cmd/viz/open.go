@@ -73,8 +73,7 @@ func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ids = append(ids, info.ID)
 	}
 	if !isLoopback(host) {
-		fmt.Fprintf(stderr, "viz: WARNING: listening on %q, which is not a loopback address.\n"+
-			"viz: WARNING: anyone who can reach this machine on that address can run code on it.\n", *addr)
+		return usagef("open: --addr %s is not a loopback address; the server runs code, so only viz serve --share listens beyond this machine", *addr)
 	}
 
 	var opener sync.WaitGroup

@@ -62,8 +62,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			fmt.Fprintf(stderr, "viz: note: --share on %s: only this machine can follow; --addr 0.0.0.0:%s lets the room in\n", *addr, port)
 		}
 	} else if !isLoopback(host) {
-		fmt.Fprintf(stderr, "viz: WARNING: listening on %q, which is not a loopback address.\n"+
-			"viz: WARNING: anyone who can reach this machine on that address can run code on it.\n", *addr)
+		// Without --share there are no tokens: anyone who could reach the
+		// server could run code on this machine.
+		return usagef("serve: --addr %s is not a loopback address; the server runs code, so it listens beyond this machine only with --share, whose links carry tokens", *addr)
 	}
 
 	// The browser opener is started once the server accepts connections

@@ -60,6 +60,7 @@ func TestServeUsageErrors(t *testing.T) {
 		{"serve", "--addr", "nonsense"},
 		{"serve", "--static", "/no/such/dir"},
 		{"serve", "extra"},
+		{"serve", "--addr", "0.0.0.0:0"},
 	} {
 		code, _, stderr := viz(t, args...)
 		if code != 2 {
