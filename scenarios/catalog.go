@@ -67,6 +67,10 @@ type Scenario struct {
 	// Race says that the scenario must run in a race-instrumented child:
 	// its broken variant is a data race that only the detector reports.
 	Race bool
+	// Lesson marks a scenario that compares settings rather than fixing a
+	// bug: its variants are named after what they set, every one ends ok,
+	// and "broken" selects the first, the default setting.
+	Lesson bool
 	// Variants holds the broken variant first, then the fixed ones.
 	Variants []Variant
 	// DefaultFixed names the variant that the alias "fixed" selects.
@@ -136,6 +140,9 @@ func hasMarker(line, marker string) bool {
 func (s *Scenario) Variant(name string) (*Variant, error) {
 	if name == "" {
 		name = "broken"
+	}
+	if name == "broken" && s.Lesson && len(s.Variants) > 0 {
+		name = s.Variants[0].Name
 	}
 	if name == "fixed" && s.DefaultFixed != "" {
 		name = s.DefaultFixed

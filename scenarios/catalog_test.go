@@ -90,10 +90,31 @@ func isOutcome(o Outcome) bool {
 	return false
 }
 
+// checkLesson checks a lesson: variants named after their setting, each
+// ending ok, "broken" selecting the first and "fixed" the DefaultFixed.
+func checkLesson(t *testing.T, s *Scenario) {
+	t.Helper()
+	for _, v := range s.Variants {
+		if v.Expect != OK || v.Run == nil || v.Name == "broken" || v.Name == "fixed" {
+			t.Errorf("%s/%s: a lesson's variant must be named after its setting, run, and expect ok", s.ID, v.Name)
+		}
+	}
+	if v, err := s.Variant("broken"); err != nil || v.Name != s.Variants[0].Name {
+		t.Errorf("%s: \"broken\" does not select the first variant: %v", s.ID, err)
+	}
+	if v, err := s.Variant("fixed"); err != nil || v.Name != s.DefaultFixed {
+		t.Errorf("%s: \"fixed\" does not select DefaultFixed %q: %v", s.ID, s.DefaultFixed, err)
+	}
+}
+
 func TestVariants(t *testing.T) {
 	for _, s := range Catalog() {
 		if len(s.Variants) < 2 {
 			t.Errorf("%s: %d variants, want a broken one and at least one fixed", s.ID, len(s.Variants))
+			continue
+		}
+		if s.Lesson {
+			checkLesson(t, s)
 			continue
 		}
 		if b := s.Variants[0]; b.Name != "broken" || b.Expect == OK {
@@ -154,10 +175,11 @@ func TestSourcesAndMarkers(t *testing.T) {
 			t.Errorf("%s: %s", s.ID, strings.TrimSpace(src))
 			continue
 		}
-		if len(s.MarkedLines("// BUG")) == 0 {
+		// A lesson has no bug to mark: its settings are the point.
+		if !s.Lesson && len(s.MarkedLines("// BUG")) == 0 {
 			t.Errorf("%s: %s has no // BUG line", s.ID, s.File)
 		}
-		if len(s.Variants) > 1 && len(s.MarkedLines("// FIX")) == 0 {
+		if !s.Lesson && len(s.Variants) > 1 && len(s.MarkedLines("// FIX")) == 0 {
 			t.Errorf("%s: %s has no // FIX line", s.ID, s.File)
 		}
 		// A variant's code must live in the scenario's own file, or the

@@ -30,6 +30,7 @@ var catalog = []*Scenario{
 	&cacheStampede,
 	&loadBalancer,
 	&stringConcatQuadratic,
+	&gcPacing,
 }
 
 // Catalog returns every scenario, in display order. Callers must not modify

@@ -153,3 +153,24 @@ func findingOf(t *testing.T, rep *Report, kind scenarios.Outcome) Finding {
 	t.Fatalf("no %s finding; outcome %s, findings %+v", kind, rep.Outcome, rep.Findings)
 	return Finding{}
 }
+
+// TestGCPacingLanes checks what the gc-pacing lesson shows on its GC lane:
+// more cycles under GOGC=25 than under the default GOGC=100, and the most
+// under a memory limit close to the live data.
+func TestGCPacingLanes(t *testing.T) {
+	cycles := map[string]int{}
+	for _, v := range []string{"gogc-100", "gogc-25", "memlimit"} {
+		res, err := Run(context.Background(), RunOptions{Scenario: "gc-pacing", Variant: v})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cycles[v] = len(res.Timeline.Runtime.GC)
+	}
+	t.Logf("GC cycles on the lane: %v", cycles)
+	if cycles["gogc-25"] <= cycles["gogc-100"] {
+		t.Errorf("gogc-25 shows %d GC cycles, gogc-100 %d: want more under GOGC=25", cycles["gogc-25"], cycles["gogc-100"])
+	}
+	if cycles["memlimit"] <= cycles["gogc-100"] {
+		t.Errorf("memlimit shows %d GC cycles, gogc-100 %d: want more under the limit", cycles["memlimit"], cycles["gogc-100"])
+	}
+}

@@ -1248,7 +1248,8 @@ async function main() {
       b.dataset.variant = v.name;
       const on = v.name === shown || (shown === 'fixed' && v.name === fixedName);
       b.setAttribute('aria-pressed', String(on));
-      b.textContent = v.name === 'broken' ? 'Broken' : v.name === 'fixed' ? 'Fixed' : `Fixed (${v.name.replace(/^fixed-/, '')})`;
+      b.textContent = v.name === 'broken' ? 'Broken' : v.name === 'fixed' ? 'Fixed'
+        : v.name.startsWith('fixed-') ? `Fixed (${v.name.slice('fixed-'.length)})` : v.name;
       b.title = `Run the ${v.name} variant (expects ${v.expect}); f switches`;
       b.addEventListener('click', () => {
         variant = v.name;
