@@ -353,7 +353,7 @@ func readTraceFile(path string) *Timeline {
 	if err != nil {
 		tl := b.Finish()
 		tl.Truncated = true
-		tl.Warnings = append(tl.Warnings, "the test binary wrote no trace")
+		tl.Warnings = append(tl.Warnings, "no trace was written")
 		return tl
 	}
 	defer f.Close()
@@ -368,7 +368,7 @@ func readTraceFile(path string) *Timeline {
 	switch {
 	case !b.started:
 		b.tl.Truncated = true
-		b.tl.Warnings = append(b.tl.Warnings, "the test binary wrote no trace")
+		b.tl.Warnings = append(b.tl.Warnings, "no trace was written")
 	case err != io.EOF:
 		b.Truncate(err)
 	}

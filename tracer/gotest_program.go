@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/concviz/concviz/scenarios"
 )
 
 // This file is viz trace: a user's main package built with the watchdog
@@ -299,6 +301,16 @@ func diagnoseProgram(name string, tl *Timeline, hang *hangReport, out *procOutpu
 	}
 	if out.timedOut {
 		rep.Findings = append(rep.Findings, a.timeout(out.elapsed))
+	}
+	if out.exitCode != 0 && hang == nil && !out.timedOut && !crashed && len(races) == 0 {
+		// The program said it failed; what it printed says why.
+		rep.Findings = append(rep.Findings, Finding{
+			Kind:       scenarios.Wrong,
+			Summary:    fmt.Sprintf("The program exited with status %d.", out.exitCode),
+			Goroutines: []GoroutineRef{},
+			Locations:  []Location{},
+			Time:       tl.Duration,
+		})
 	}
 	switch {
 	case hang != nil || out.timedOut || crashed:
