@@ -16,6 +16,19 @@ var ErrNotTrace = errors.New("not a Go execution trace")
 // handed out, which limits how precisely a loss can be measured.
 const readAhead = 64 << 10
 
+// LossWarning says how much of a truncated trace of total bytes could not
+// be used, lost bytes after its last complete generation. The trace reader
+// reads ahead of the events it hands out, so below its read-ahead the count
+// is only a bound, and the warning says so.
+func LossWarning(lost, total int64) string {
+	if lost < readAhead {
+		return fmt.Sprintf("the last %s or less of %s, after the last complete generation, could not be used",
+			byteSize(readAhead), byteSize(total))
+	}
+	return fmt.Sprintf("about %s of %s (%.0f%%) after the last complete generation could not be used",
+		byteSize(lost), byteSize(total), 100*float64(lost)/float64(max(total, 1)))
+}
+
 // ReadOptions tunes ReadTrace.
 type ReadOptions struct {
 	// Progress, if set, is called now and then with the bytes read so far.

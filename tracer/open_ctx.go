@@ -51,16 +51,7 @@ func ReadTraceContext(ctx context.Context, r io.Reader, opt ReadOptions) (*Timel
 				return nil, fmt.Errorf("read trace: %w", ctx.Err())
 			}
 			b.Truncate(err)
-			// The reader reads ahead of the events it hands out, so
-			// below its read-ahead the count is no more than a bound.
-			lost := cr.n - goodBytes
-			if lost < readAhead {
-				b.tl.Warnings = append(b.tl.Warnings, fmt.Sprintf("the last %s or less of %s, after the last complete generation, could not be used",
-					byteSize(readAhead), byteSize(cr.n)))
-			} else {
-				b.tl.Warnings = append(b.tl.Warnings, fmt.Sprintf("about %s of %s (%.0f%%) after the last complete generation could not be used",
-					byteSize(lost), byteSize(cr.n), 100*float64(lost)/float64(max(cr.n, 1))))
-			}
+			b.tl.Warnings = append(b.tl.Warnings, LossWarning(cr.n-goodBytes, cr.n))
 			break
 		}
 		if ev.Kind() == trace.EventSync {

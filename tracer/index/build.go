@@ -152,8 +152,7 @@ func (x *Index) build(ctx context.Context, r io.Reader, opt Options) error {
 			x.truncated = true
 			x.warnings = append(x.warnings,
 				fmt.Sprintf("the trace is incomplete (%v); the timeline shows the %d complete generations before it", b.err, x.gens),
-				fmt.Sprintf("about %s of %s (%.0f%%) after the last complete generation could not be used",
-					byteSize(lost), byteSize(b.read), 100*float64(lost)/float64(max(b.read, 1))))
+				tracer.LossWarning(lost, b.read))
 			x.mu.Unlock()
 			return nil
 		}
@@ -489,15 +488,3 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// byteSize formats a byte count for a person.
-func byteSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
