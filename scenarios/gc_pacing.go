@@ -65,6 +65,7 @@ func churn(ctx context.Context, live, total int) error {
 	show(ctx, "gc", "%d collections, heap peaked near %d MB with %d MB live",
 		sample[0].Value.Uint64()-before, peak>>20, len(kept))
 	runtime.KeepAlive(kept)
+	runtime.KeepAlive(sink)
 	return nil
 }
 
