@@ -215,16 +215,22 @@ type pageState struct {
 	HelpOpen    bool      `json:"helpOpen"`
 }
 
-// state reads window.concviz. Its properties are getters, so the page
-// copies them into a plain object first.
+// state reads window.concviz as the single view shows it.
 func (b *browser) state(t *testing.T) pageState {
 	t.Helper()
+	return readPageState[pageState](t, b)
+}
+
+// readPageState decodes window.concviz into T. Its properties are getters,
+// so the page copies them into a plain object first.
+func readPageState[T any](t *testing.T, b *browser) T {
+	t.Helper()
 	const js = `JSON.stringify((() => { const c = window.concviz, o = {}; for (const k in c) o[k] = c[k]; return o; })())`
+	var st T
 	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
 	if err != nil {
 		t.Fatalf("read window.concviz: %v", err)
 	}
-	var st pageState
 	if err := json.Unmarshal([]byte(s), &st); err != nil {
 		t.Fatalf("decode window.concviz: %v\n%s", err, s)
 	}

@@ -61,18 +61,10 @@ type compareState struct {
 	Error string `json:"error"`
 }
 
+// compareState reads window.concviz as the side-by-side view shows it.
 func (b *browser) compareState(t *testing.T) compareState {
 	t.Helper()
-	const js = `JSON.stringify((() => { const c = window.concviz, o = {}; for (const k in c) o[k] = c[k]; return o; })())`
-	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
-	if err != nil {
-		t.Fatalf("read window.concviz: %v", err)
-	}
-	var st compareState
-	if err := json.Unmarshal([]byte(s), &st); err != nil {
-		t.Fatalf("decode window.concviz: %v\n%s", err, s)
-	}
-	return st
+	return readPageState[compareState](t, b)
 }
 
 // shot saves a screenshot as name in $CONCVIZ_SHOTS, when it is set.
