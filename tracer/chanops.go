@@ -5,7 +5,6 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
-	"sync"
 )
 
 // The traces carry no channel identity, so the diagnosis reads the source:
@@ -14,23 +13,26 @@ import (
 // with a channel of that name. This is a reading of names, not of values:
 // it speaks of "ch2" the way a person reading the code would.
 
-// parsedFiles caches parsed source files; a nil entry means the file could
-// not be read or parsed.
-var parsedFiles = struct {
-	sync.Mutex
-	fset  *token.FileSet
-	files map[string]*ast.File
-}{fset: token.NewFileSet(), files: make(map[string]*ast.File)}
+// parsedFiles caches parsed source files, each with a file set of its own
+// (one shared set would grow by every file ever parsed); a nil File means
+// the file could not be read or parsed.
+var parsedFiles = newFileCache(func(file string) parsedFile {
+	fset := token.NewFileSet()
+	f, _ := parser.ParseFile(fset, file, nil, parser.SkipObjectResolution)
+	return parsedFile{f, fset}
+})
+
+type parsedFile struct {
+	f    *ast.File
+	fset *token.FileSet
+}
 
 func parseSource(file string) (*ast.File, *token.FileSet) {
-	parsedFiles.Lock()
-	defer parsedFiles.Unlock()
-	f, ok := parsedFiles.files[file]
-	if !ok {
-		f, _ = parser.ParseFile(parsedFiles.fset, file, nil, parser.SkipObjectResolution)
-		parsedFiles.files[file] = f
+	p := parsedFiles.get(file)
+	if p.f == nil {
+		return nil, token.NewFileSet()
 	}
-	return f, parsedFiles.fset
+	return p.f, p.fset
 }
 
 // enclosingFunc returns the body of the innermost function (declaration or

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path"
 	"strings"
-	"sync"
 )
 
 // harnessPkg is this package's import path: its frames are the harness's,
@@ -85,11 +84,23 @@ func baseName(file string) string {
 	return path.Base(file)
 }
 
-// sourceCache reads source lines of local files, once per file.
-var sourceCache = struct {
-	sync.Mutex
-	files map[string][]string
-}{files: make(map[string][]string)}
+// sourceCache holds the lines of the local files diagnoses quote.
+var sourceCache = newFileCache(readLines)
+
+// readLines returns the lines of a file, or nil when it cannot be read.
+func readLines(file string) []string {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return lines
+}
 
 // sourceLine returns the text of a line of a local file, trimmed, or "" when
 // the file cannot be read (a trace from another machine).
@@ -97,19 +108,7 @@ func sourceLine(file string, line int) string {
 	if file == "" || line <= 0 {
 		return ""
 	}
-	sourceCache.Lock()
-	defer sourceCache.Unlock()
-	lines, ok := sourceCache.files[file]
-	if !ok {
-		if f, err := os.Open(file); err == nil {
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				lines = append(lines, sc.Text())
-			}
-			f.Close()
-		}
-		sourceCache.files[file] = lines
-	}
+	lines := sourceCache.get(file)
 	if line > len(lines) {
 		return ""
 	}
