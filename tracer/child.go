@@ -103,7 +103,7 @@ func MaybeRunChild() {
 // watches it. It returns the process exit status.
 func runChild(spec string) int {
 	id, variant, _ := strings.Cut(spec, "/")
-	s, err := scenarios.Lookup(id)
+	s, err := LookupScenario(id)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "concviz child: %v\n", err)
 		return 3

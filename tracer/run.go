@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"golang.org/x/exp/trace"
-
-	"github.com/concviz/concviz/scenarios"
 )
 
 // DefaultTimeout bounds a run whose options set none.
@@ -93,7 +91,7 @@ type Result struct {
 // *scenarios.UnknownError. A cancelled ctx kills the child and returns the
 // context's error with the partial result.
 func Run(ctx context.Context, opt RunOptions) (*Result, error) {
-	s, err := scenarios.Lookup(opt.Scenario)
+	s, err := LookupScenario(opt.Scenario)
 	if err != nil {
 		return nil, err
 	}
