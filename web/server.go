@@ -57,6 +57,10 @@ type Options struct {
 	// Open lists the recordings (ids in Store) that the page opens when
 	// its address names nothing: one alone, two side by side.
 	Open []string
+	// Big lists the large traces that the server indexes as streams
+	// (big.go) rather than reading whole; the page opens the first when
+	// its address names nothing and Open is empty.
+	Big []BigTrace
 
 	// Share, if set, shares the server with a room (share.go): every
 	// request needs the presenter's or a viewer's token, and viewers only
@@ -103,6 +107,11 @@ type Server struct {
 	closed bool
 	// wg counts the websocket sessions that have not ended.
 	wg sync.WaitGroup
+
+	// big are the indexed traces (Options.Big), fixed once NewServer
+	// returns; bigWG counts their indexing goroutines.
+	big   []*bigTrace
+	bigWG sync.WaitGroup
 }
 
 // NewServer returns a server with the given options. A Static directory is
@@ -145,6 +154,7 @@ func NewServer(opt Options) *Server {
 		s.static = sub
 	}
 	s.handler = s.routes()
+	s.startBig()
 	return s
 }
 
@@ -163,6 +173,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/recordings/{id}", s.handleRecording)
 	mux.HandleFunc("GET /api/recordings/{id}/file", s.handleRecordingFile)
 	mux.HandleFunc("GET /api/recordings/{id}/source", s.handleRecordingSource)
+	mux.HandleFunc("GET /api/big", s.handleBigList)
+	mux.HandleFunc("GET /api/big/{id}", s.handleBig)
+	mux.HandleFunc("GET /api/big/{id}/lanes", s.handleBigLanes)
+	mux.HandleFunc("GET /api/big/{id}/window", s.handleBigWindow)
+	mux.HandleFunc("GET /api/big/{id}/stacks/{i}", s.handleBigStack)
 	mux.HandleFunc("GET /api/", s.handleAPINotFound)
 	mux.HandleFunc("GET /ws", s.handleWebsocket)
 	mux.HandleFunc("GET /pprof/{rest...}", s.handlePprof)
@@ -183,7 +198,8 @@ func (s *Server) Handler() http.Handler {
 }
 
 // Close ends every open websocket, which cancels its run and kills its
-// child process, and waits until they are all gone. Websockets opened later
+// child process, stops indexing large traces, and waits until they are all
+// gone. Websockets opened later
 // are refused; the rest of the handler keeps working.
 func (s *Server) Close() {
 	s.mu.Lock()
@@ -193,6 +209,8 @@ func (s *Server) Close() {
 	// and cuts its connection; the session then cancels its run.
 	s.cancel()
 	s.wg.Wait()
+	// The indexing goroutines see the same context end.
+	s.bigWG.Wait()
 }
 
 // logf reports a diagnostic of the server.

@@ -1,0 +1,380 @@
+package web
+
+// Large traces. A user's trace of tens of millions of events is far too big
+// for a tracer.Timeline sent whole to the page, so the server indexes it
+// (tracer/index) as a stream, on a goroutine it owns, and the page asks for
+// the window it shows at the resolution it can draw: spans shorter than a
+// pixel come merged, and only the lanes on screen come at all. The page can
+// draw as soon as the first generation is indexed and refreshes its window
+// while the rest is read. PROTOCOL.md describes the routes and the compact
+// form of a window.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/concviz/concviz/tracer"
+	"github.com/concviz/concviz/tracer/index"
+)
+
+// BigTrace is a trace file that the server indexes instead of reading it
+// into a timeline: `viz open` passes the files over its --index-above size.
+type BigTrace struct {
+	// Path is the trace file. It is opened when the server starts; a file
+	// that cannot be opened, or is not a trace, is an error in the trace's
+	// status, not a failure of the server.
+	Path string
+	// Progress, if set, is called on the indexing goroutine about once per
+	// megabyte of input, and once more when indexing ends (with Done set),
+	// so that a command can draw a progress bar.
+	Progress func(index.Stats)
+}
+
+// bigTrace is one indexed trace of the server.
+type bigTrace struct {
+	id   string
+	name string
+	size int64
+	x    *index.Index
+	// openErr is why the file could not be opened; it is set before the
+	// trace is listed and never changes.
+	openErr error
+	// started is when indexing began, for the log line at its end.
+	started time.Time
+}
+
+// BigInfo is the answer of GET /api/big/{id}, and an entry of GET /api/big:
+// what a trace is and how far its indexing has come.
+type BigInfo struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Size is the file's size in bytes.
+	Size int64 `json:"size"`
+	// Ready says that a window shows real goroutines: the first generation
+	// is indexed (or indexing has ended).
+	Ready bool `json:"ready"`
+	// Stats are the index's figures so far; Stats.Done says that indexing
+	// has ended, Stats.Warnings what a truncated trace lost.
+	Stats index.Stats `json:"stats"`
+	// Error is why indexing failed (the file is not a trace, or cannot be
+	// read), or "".
+	Error string `json:"error,omitempty"`
+	// Lanes is the number of goroutine lanes shown (runtime goroutines
+	// left out).
+	Lanes int `json:"lanes"`
+}
+
+// BigLanes is the answer of GET /api/big/{id}/lanes.
+type BigLanes struct {
+	// Total is the number of lanes so far; First is the position of the
+	// first lane listed.
+	Total int          `json:"total"`
+	First int          `json:"first"`
+	Lanes []index.Lane `json:"lanes"`
+}
+
+// startBig starts indexing every trace of opt.Big, each on a goroutine that
+// ends with the server's context and that Close waits for. A file that
+// cannot be opened gets an index that is done at once, with the error.
+func (s *Server) startBig() {
+	for i, bt := range s.opt.Big {
+		b := &bigTrace{
+			id:      strconv.Itoa(i + 1),
+			name:    filepath.Base(bt.Path),
+			x:       index.New(),
+			started: time.Now(),
+		}
+		s.big = append(s.big, b)
+		f, err := os.Open(bt.Path)
+		if err == nil {
+			var fi os.FileInfo
+			if fi, err = f.Stat(); err == nil {
+				b.size = fi.Size()
+			} else {
+				f.Close()
+			}
+		}
+		if err != nil {
+			b.openErr = fmt.Errorf("open trace: %w", err)
+			s.logf("web: cannot index %s: %v", b.name, b.openErr)
+			// Build of an empty input ends at once and marks the index
+			// done; the status shows openErr instead of Build's error.
+			b.x.Build(s.ctx, strings.NewReader(""), index.Options{})
+			continue
+		}
+		s.bigWG.Go(func() {
+			defer f.Close()
+			s.indexBig(b, f, bt.Progress)
+		})
+	}
+}
+
+// indexBig builds b's index from f and logs how it ended.
+func (s *Server) indexBig(b *bigTrace, f io.Reader, progress func(index.Stats)) {
+	err := b.x.Build(s.ctx, f, index.Options{Size: b.size, Progress: progress})
+	st := b.x.Stats()
+	if progress != nil {
+		progress(st)
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		// The server is shutting down.
+	case err != nil:
+		s.logf("web: cannot index %s: %v", b.name, err)
+	default:
+		s.logf("web: indexed %s: %d events, %d goroutines in %.1fs", b.name, st.Events, st.Goroutines, time.Since(b.started).Seconds())
+		for _, w := range st.Warnings {
+			s.logf("web: warning: %s: %s", b.name, w)
+		}
+	}
+}
+
+// info returns b's status.
+func (b *bigTrace) info() BigInfo {
+	st := b.x.Stats()
+	if st.Size == 0 {
+		st.Size = b.size
+	}
+	in := BigInfo{ID: b.id, Name: b.name, Size: b.size, Stats: st, Lanes: b.x.LaneCount(false)}
+	select {
+	case <-b.x.Ready():
+		in.Ready = true
+	default:
+	}
+	select {
+	case <-b.x.Done():
+		switch {
+		case b.openErr != nil:
+			in.Error = b.openErr.Error()
+		case b.x.Err() != nil:
+			in.Error = b.x.Err().Error()
+		}
+	default:
+	}
+	return in
+}
+
+// bigByID returns the trace named by the request's {id}, or answers 404.
+func (s *Server) bigByID(w http.ResponseWriter, r *http.Request) *bigTrace {
+	id := r.PathValue("id")
+	for _, b := range s.big {
+		if b.id == id {
+			return b
+		}
+	}
+	writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("no indexed trace %q", clip(id))})
+	return nil
+}
+
+// handleBigList lists the indexed traces.
+func (s *Server) handleBigList(w http.ResponseWriter, r *http.Request) {
+	list := make([]BigInfo, 0, len(s.big))
+	for _, b := range s.big {
+		list = append(list, b.info())
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// handleBig serves one trace's status.
+func (s *Server) handleBig(w http.ResponseWriter, r *http.Request) {
+	if b := s.bigByID(w, r); b != nil {
+		writeJSON(w, http.StatusOK, b.info())
+	}
+}
+
+// handleBigLanes lists lanes by position: ?first=&count=.
+func (s *Server) handleBigLanes(w http.ResponseWriter, r *http.Request) {
+	b := s.bigByID(w, r)
+	if b == nil {
+		return
+	}
+	p := params{r: r}
+	first := p.int("first", 0, 0, 1<<31-1)
+	count := p.int("count", 100, 1, index.MaxLanes)
+	if p.err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: p.err.Error()})
+		return
+	}
+	lanes := b.x.Lanes(first, count, false)
+	writeJSON(w, http.StatusOK, BigLanes{Total: b.x.LaneCount(false), First: first, Lanes: lanes})
+}
+
+// handleBigWindow answers a window: ?start=&end= in ns since the first
+// event, px the width on screen, first and count the lanes. Its body is the
+// compact form of PROTOCOL.md, written by appendWindow.
+func (s *Server) handleBigWindow(w http.ResponseWriter, r *http.Request) {
+	b := s.bigByID(w, r)
+	if b == nil {
+		return
+	}
+	p := params{r: r}
+	start := p.int64("start", 0, 0, 1<<62)
+	end := p.int64("end", -1, 1, 1<<62)
+	px := p.int("px", 0, 1, index.MaxPixels)
+	first := p.int("first", 0, 0, 1<<31-1)
+	count := p.int("count", 50, 1, index.MaxLanes)
+	if p.err == nil && end <= start {
+		p.err = fmt.Errorf("end (%d) must be after start (%d)", end, start)
+	}
+	if p.err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: p.err.Error()})
+		return
+	}
+	win := b.x.Window(index.Query{Start: start, End: end, Pixels: px, First: first, Count: count})
+	body := appendWindow(make([]byte, 0, 4096), win, first, b.x.LaneCount(false))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(body)
+}
+
+// handleBigStack serves entry {i} of a trace's stack table.
+func (s *Server) handleBigStack(w http.ResponseWriter, r *http.Request) {
+	b := s.bigByID(w, r)
+	if b == nil {
+		return
+	}
+	i, err := strconv.Atoi(r.PathValue("i"))
+	if err != nil || i < 0 {
+		writeJSON(w, http.StatusBadRequest, apiError{Error: fmt.Sprintf("stack %q: want a stack index, 0 or more", clip(r.PathValue("i")))})
+		return
+	}
+	st := b.x.Stack(i)
+	if st == nil {
+		writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("no stack %d", i)})
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// params reads integer query parameters, keeping the first error.
+type params struct {
+	r   *http.Request
+	err error
+}
+
+// int64 returns parameter name, or def when it is absent and def is in
+// [lo, hi]; an absent parameter without a valid default, a value that is
+// not an integer, or one out of [lo, hi] is an error.
+func (p *params) int64(name string, def, lo, hi int64) int64 {
+	if p.err != nil {
+		return 0
+	}
+	v := p.r.URL.Query().Get(name)
+	if v == "" {
+		if def < lo || def > hi {
+			p.err = fmt.Errorf("missing parameter %s", name)
+		}
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		p.err = fmt.Errorf("parameter %s=%q: want an integer", name, clip(v))
+		return 0
+	}
+	if n < lo || n > hi {
+		p.err = fmt.Errorf("parameter %s=%d: want %d to %d", name, n, lo, hi)
+		return 0
+	}
+	return n
+}
+
+// int is int64 for parameters that fit an int.
+func (p *params) int(name string, def, lo, hi int) int {
+	return int(p.int64(name, int64(def), int64(lo), int64(hi)))
+}
+
+// appendWindow appends the compact JSON of a window (PROTOCOL.md, "Large
+// traces"): per lane, parallel arrays of small integers instead of an
+// object per span, which is about a fifth of the size and far quicker to
+// write and to parse. Times are deltas: a span's gap after the previous
+// span's end (the window's start for the first), and its duration.
+// Reasons are interned in one table per answer.
+func appendWindow(b []byte, win index.Window, first, total int) []byte {
+	reasons := map[string]int{"": 0}
+	table := []string{""}
+	b = append(b, `{"start":`...)
+	b = strconv.AppendInt(b, win.Start, 10)
+	b = append(b, `,"end":`...)
+	b = strconv.AppendInt(b, win.End, 10)
+	b = append(b, `,"pixels":`...)
+	b = strconv.AppendInt(b, int64(win.Pixels), 10)
+	b = append(b, `,"resolution_ns":`...)
+	b = strconv.AppendInt(b, win.Resolution, 10)
+	b = append(b, `,"now_ns":`...)
+	b = strconv.AppendInt(b, win.Now, 10)
+	b = append(b, `,"done":`...)
+	b = strconv.AppendBool(b, win.Done)
+	b = append(b, `,"first":`...)
+	b = strconv.AppendInt(b, int64(first), 10)
+	b = append(b, `,"total":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	b = append(b, `,"lanes":[`...)
+	for li, ln := range win.Lanes {
+		if li > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = strconv.AppendInt(b, ln.ID, 10)
+		prev := win.Start
+		if len(ln.Spans) > 0 {
+			prev = min(prev, ln.Spans[0].Start)
+		}
+		b = append(b, `,"t0":`...)
+		b = strconv.AppendInt(b, prev, 10)
+		field := func(name string, f func(sp *index.Span) int64) {
+			b = append(b, `,"`...)
+			b = append(b, name...)
+			b = append(b, `":[`...)
+			for i := range ln.Spans {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = strconv.AppendInt(b, f(&ln.Spans[i]), 10)
+			}
+			b = append(b, ']')
+		}
+		last := prev
+		field("gap", func(sp *index.Span) int64 {
+			g := sp.Start - last
+			last = sp.End
+			return g
+		})
+		field("dur", func(sp *index.Span) int64 { return sp.End - sp.Start })
+		field("state", func(sp *index.Span) int64 { return int64(sp.State) })
+		field("merged", func(sp *index.Span) int64 {
+			if sp.Mixed {
+				return -int64(sp.Merged)
+			}
+			return int64(sp.Merged)
+		})
+		field("stack", func(sp *index.Span) int64 { return int64(sp.Stack) })
+		field("reason", func(sp *index.Span) int64 {
+			i, ok := reasons[sp.Reason]
+			if !ok {
+				i = len(table)
+				reasons[sp.Reason] = i
+				table = append(table, sp.Reason)
+			}
+			return int64(i)
+		})
+		b = append(b, '}')
+	}
+	// Strings of the runtime (reasons, state names) are few and short:
+	// encoding/json quotes them as JSON wants.
+	rs, _ := json.Marshal(table)
+	ss, _ := json.Marshal(tracer.StateNames())
+	b = append(b, `],"reasons":`...)
+	b = append(b, rs...)
+	b = append(b, `,"states":`...)
+	b = append(b, ss...)
+	return append(b, "}\n"...)
+}
