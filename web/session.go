@@ -12,7 +12,6 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/concviz/concviz/scenarios"
 	"github.com/concviz/concviz/tracer"
 )
 
@@ -251,8 +250,10 @@ func (ss *session) handle(m Message) {
 	switch m.Type {
 	case MsgRun:
 		// Names are short, so a clipped name is as unknown as the whole
-		// one, and the error that quotes it stays small.
-		sc, err := scenarios.Lookup(clip(m.Scenario))
+		// one, and the error that quotes it stays small. A program may
+		// run scenarios of its own besides the catalog's (a benchmark's
+		// busy child, tracer.RegisterScenario).
+		sc, err := tracer.LookupScenario(clip(m.Scenario))
 		if err != nil {
 			ss.sendError(0, err.Error())
 			return
