@@ -9,11 +9,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/concviz/concviz/tracer"
+	"github.com/concviz/concviz/tracer/index"
 	"github.com/concviz/concviz/web"
 )
 
@@ -22,13 +24,21 @@ import (
 // saved .concviz recording; two files open side by side on one clock. The
 // files are read before the server listens, so that the printed address
 // draws at once and a file that cannot be read fails the command.
+//
+// A single plain trace over --index-above is not read first: the server
+// listens at once and indexes it as a stream (web.BigTrace), a progress bar
+// runs on stderr, and the page draws the indexed prefix while the rest is
+// read. Reading a trace of a gigabyte whole would take minutes and many
+// times its size in memory.
 func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("open", "open [--addr HOST:PORT] [--open] [--static DIR] [--data DIR] FILE [FILE2]\n       viz open --stats FILE", stderr)
+	fs := newFlagSet("open", "open [--addr HOST:PORT] [--open] [--static DIR] [--data DIR] [--index-above SIZE] FILE [FILE2]\n       viz open --stats FILE", stderr)
 	addr := fs.String("addr", defaultAddr, "listen on `HOST:PORT`; port 0 picks a free port")
 	open := fs.Bool("open", false, "open the visualizer in the browser")
 	static := fs.String("static", "", "serve the UI's files from `DIR` instead of the built-in ones (for editing them)")
 	openStore := addDataFlag(fs)
 	stats := fs.Bool("stats", false, "print the trace's statistics instead of serving it")
+	indexAbove := byteSize(defaultIndexAbove)
+	fs.Var(&indexAbove, "index-above", "index a trace larger than `SIZE` (32MB, 1GB, ...) as a stream, drawn while it is read; 0 indexes every trace")
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -56,7 +66,23 @@ func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	store := openStore(logf, stderr)
 	var ids []string
+	var big []web.BigTrace
+	if len(rest) == 1 && indexable(rest[0], int64(indexAbove)) {
+		path := rest[0]
+		bar := newProgressBar(stderr, fileSize(path))
+		big = append(big, web.BigTrace{Path: path, Progress: func(st index.Stats) {
+			if st.Done {
+				bar.clear()
+				return
+			}
+			bar.update(st)
+		}})
+	}
 	for _, path := range rest {
+		if big != nil {
+			// The one file is indexed by the server.
+			break
+		}
 		rec, tl, err := tracer.OpenRecordingFile(path)
 		if err != nil {
 			return err
@@ -81,10 +107,14 @@ func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ready := func(url string) {
 		fmt.Fprintf(stdout, "viz: serving on %s\n", url)
 		if *open {
-			opener.Go(func() { openBrowser(ctx, url+"?open="+strings.Join(ids, ","), stderr) })
+			page := url + "?open=" + strings.Join(ids, ",")
+			if big != nil {
+				page = url + "?big=1"
+			}
+			opener.Go(func() { openBrowser(ctx, page, stderr) })
 		}
 	}
-	opt := web.Options{Static: *static, Logf: logf, Store: store, Open: ids}
+	opt := web.Options{Static: *static, Logf: logf, Store: store, Open: ids, Big: big}
 	err = web.ListenAndServe(ctx, *addr, opt, ready)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%w (is another viz serving there? --addr 127.0.0.1:0 picks a free port)", err)
@@ -118,4 +148,78 @@ func defaultDataDir() string {
 		return ""
 	}
 	return filepath.Join(dir, "concviz", "recordings")
+}
+
+// defaultIndexAbove is the size over which viz open indexes a trace instead
+// of reading it whole. Below it, reading takes about a second and the whole
+// timeline fits the page; above it, the index answers first.
+const defaultIndexAbove = 32 << 20
+
+// indexable reports whether the file at path is a plain execution trace
+// (not a .concviz archive) larger than above bytes, to be indexed as a
+// stream. A file that cannot be read, or does not start like a trace, is
+// left to the ordinary path, which says what is wrong with it.
+func indexable(path string, above int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() <= above {
+		return false
+	}
+	// Every execution trace starts with its header, "go 1.NN trace"; a
+	// recording is a zip archive.
+	head := make([]byte, 5)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return false
+	}
+	return string(head) == "go 1."
+}
+
+// fileSize returns the size of the file at path, or 0.
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// byteSize is a flag of a size in bytes, written with an optional unit:
+// 0, 4096, 512KB, 32MB, 1.5GB (units of 1024).
+type byteSize int64
+
+func (b *byteSize) String() string {
+	n := int64(*b)
+	for _, u := range []struct {
+		s string
+		m int64
+	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}} {
+		if n >= u.m && n%u.m == 0 {
+			return strconv.FormatInt(n/u.m, 10) + u.s
+		}
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+func (b *byteSize) Set(s string) error {
+	u := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, suf := range []struct {
+		s string
+		m int64
+	}{{"GB", 1 << 30}, {"G", 1 << 30}, {"MB", 1 << 20}, {"M", 1 << 20}, {"KB", 1 << 10}, {"K", 1 << 10}, {"B", 1}} {
+		if strings.HasSuffix(u, suf.s) {
+			u, mult = strings.TrimSuffix(u, suf.s), suf.m
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(strings.TrimSpace(u), 64)
+	if err != nil || n < 0 || n*float64(mult) > 1<<62 {
+		return fmt.Errorf("want a size such as 0, 32MB or 1GB")
+	}
+	*b = byteSize(n * float64(mult))
+	return nil
 }

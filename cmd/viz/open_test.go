@@ -247,3 +247,107 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestOpenIndexed opens a trace over --index-above: the server listens at
+// once with the usual line, indexes the file, and the start view names no
+// recording, so that the page opens the indexed trace. A recording, and a
+// trace under the threshold, keep the ordinary path.
+func TestOpenIndexed(t *testing.T) {
+	s := startOpen(t, "--index-above", "0", statsFixture)
+	var start web.StartView
+	s.getJSON(t, "/api/start", &start)
+	if len(start.Open) != 0 {
+		t.Errorf("start view opens %q; an indexed trace is not a recording", start.Open)
+	}
+	var in web.BigInfo
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		s.getJSON(t, "/api/big/1", &in)
+		if in.Stats.Done || time.Now().After(deadline) {
+			break
+		}
+	}
+	tl, err := tracer.ReadTraceFile(statsFixture, tracer.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !in.Stats.Done || in.Error != "" || in.Stats.Goroutines != len(tl.Goroutines) || in.Name != filepath.Base(statsFixture) {
+		t.Errorf("indexed trace: %+v; want done, %d goroutines", in, len(tl.Goroutines))
+	}
+	if err := s.stop(); err != nil {
+		t.Errorf("open returned %v after cancel", err)
+	}
+	if !strings.Contains(s.stderr.String(), "viz: indexed "+filepath.Base(statsFixture)) {
+		t.Errorf("stderr %q does not say the trace was indexed", s.stderr.String())
+	}
+
+	// Under the default threshold the same file is read whole.
+	small := startOpen(t, statsFixture)
+	var list []web.BigInfo
+	small.getJSON(t, "/api/big", &list)
+	small.getJSON(t, "/api/start", &start)
+	if len(list) != 0 || len(start.Open) != 1 {
+		t.Errorf("a small trace: %d indexed, start view %q; want none and the recording", len(list), start.Open)
+	}
+}
+
+func TestIndexable(t *testing.T) {
+	dir := t.TempDir()
+	var raw strings.Builder
+	if _, err := tracer.Run(context.Background(), tracer.RunOptions{Scenario: "deadlock-cross-wait", Variant: "fixed", TraceOut: &raw}); err != nil {
+		t.Fatal(err)
+	}
+	rec := filepath.Join(dir, "run.concviz")
+	if err := tracer.NewRecording([]byte(raw.String()), nil).SaveFile(rec); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(dir, "notes.txt")
+	os.WriteFile(garbage, []byte("this is not a trace, but long enough\n"), 0o644)
+	size := fileSize(statsFixture)
+	for _, c := range []struct {
+		path  string
+		above int64
+		want  bool
+	}{
+		{statsFixture, 0, true},
+		{statsFixture, size - 1, true},
+		{statsFixture, size, false},
+		{statsFixture, defaultIndexAbove, false},
+		{rec, 0, false},
+		{garbage, 0, false},
+		{filepath.Join(dir, "missing"), 0, false},
+		{dir, 0, false},
+	} {
+		if got := indexable(c.path, c.above); got != c.want {
+			t.Errorf("indexable(%s, %d) = %v, want %v", filepath.Base(c.path), c.above, got, c.want)
+		}
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want int64
+		str  string
+	}{
+		{"0", 0, "0"},
+		{"4096", 4096, "4KB"},
+		{"32MB", 32 << 20, "32MB"},
+		{"32m", 32 << 20, "32MB"},
+		{"1.5GB", 3 << 29, "1536MB"},
+		{"100B", 100, "100"},
+	} {
+		var b byteSize
+		if err := b.Set(c.in); err != nil || int64(b) != c.want || b.String() != c.str {
+			t.Errorf("Set(%q) = %d %q (%v), want %d %q", c.in, int64(b), b.String(), err, c.want, c.str)
+		}
+	}
+	for _, bad := range []string{"", "MB", "-1", "ten", "1e30GB"} {
+		var b byteSize
+		if err := b.Set(bad); err == nil {
+			t.Errorf("Set(%q) = %d, want an error", bad, int64(b))
+		}
+	}
+	if code, _, stderr := viz(t, "open", "--index-above", "lots", statsFixture); code != 2 || !strings.Contains(stderr, "index-above") {
+		t.Errorf("--index-above lots: exit %d, stderr %q; want 2 naming the flag", code, stderr)
+	}
+}
