@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	loadStart := loadAverage()
+	loadStart := loadAverages()
 	if *repeat < 1 {
 		return errors.New("-repeat must be at least 1")
 	}
@@ -166,7 +166,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		printGoTool(stdout, g, bf, *inBrowser, size64)
 	}
-	fmt.Fprintf(stdout, "load average %s at the end\n", loadAverage())
+	fmt.Fprintf(stdout, "load average %s at the end\n", loadAverages())
 	return nil
 }
 

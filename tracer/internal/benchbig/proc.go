@@ -116,9 +116,9 @@ func vmHWM(pid int) int64 {
 	return 0
 }
 
-// loadAverage returns the 1, 5 and 15 minute load averages as the kernel
+// loadAverages returns the 1, 5 and 15 minute load averages as the kernel
 // prints them, for the machine line.
-func loadAverage() string {
+func loadAverages() string {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return "unknown"
