@@ -40,6 +40,7 @@
 //   editor            {available, open, edited, errors:[{line, column,
 //                     message}]}: the learner's editor (editor.js)
 
+import {bigStart} from './big.js';
 import {codeView} from './code.js';
 import {compareView} from './compare.js';
 import {editedSource, editor, saveEdit, sourceOf} from './editor.js';
@@ -96,6 +97,8 @@ const SHORTCUTS = [
 main();
 
 async function main() {
+  // A large trace that the server indexes (big.js) owns the whole page.
+  if (await bigStart()) return;
   // Two recordings in the address, or in what `viz open a b` asks for, open
   // side by side: that view owns the whole page.
   let openIDs = new URLSearchParams(location.search).get('open')?.split(',').filter(Boolean) || [];

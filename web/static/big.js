@@ -1,0 +1,880 @@
+// The large-trace view: a trace of millions of events that the server
+// indexes as it reads it (web/big.go). The page never holds the trace: it
+// asks for the time window on screen at its width in pixels, for the lanes
+// on screen, and the server answers with spans shorter than a pixel merged
+// (PROTOCOL.md, "Large traces"). Lanes are virtual: a spacer gives the
+// scrolling box the height of all of them, the canvas sticks to the top and
+// draws only the lanes in view, and their names are fetched by range.
+//
+// Frames never wait for the network. Each frame draws the last window the
+// server answered, scaled and shifted to the current view, and asks for the
+// window the view needs if the last one does not cover it: a wider window
+// than the screen (a view's width each side, a few lanes above and below),
+// so that a pan draws real spans at once, with one request in flight at a
+// time, and a newer need aborting an older request. Rectangles are batched
+// by colour: one path and one fill per state.
+//
+// For measurement, window.concvizBig is:
+//
+//   firstFrameAt   performance.now() when the first frame with a span was
+//                  drawn, or null
+//   frames         the draw time of every frame, in ms (inside the rAF
+//                  callback)
+//   ready          a window has been answered
+//   done           the server has indexed the whole trace
+//   viewport()     {start, end, now, lanes, firstLane}: the view in ns and
+//                  lane positions (lanes is how many are on screen)
+//   setView(s, e)  show [s, e] ns, as a zoom or pan would
+//   scrollLanes(n) scroll by n lanes, as the wheel would
+//   requests       the window requests sent: [{start, end, px, first, count}]
+//   drawn          the lanes of the last frame: [{pos, id, name, spans}],
+//                  spans being the rectangles drawn
+//   warnings, error, stats   the index's status as last polled
+
+import {clampView, formatDuration, panView, ticks, timeToX, xToTime, zoomView} from './layout.js';
+
+// Geometry in CSS pixels.
+const LABEL_W = 210; // the lane-name column
+const AXIS_H = 28; // the time axis
+const LANE_H = 22; // one lane
+const BAR_H = 14; // a span bar inside its lane
+const PAD_R = 12; // room after the last time
+// The deepest zoom: 1 µs across the view.
+const MIN_SPAN_NS = 1000;
+// One +/- press zooms by this factor; a wheel notch by its 100th root per
+// pixel of delta.
+const ZOOM_STEP = 1.6;
+// One arrow press pans by this share of the view.
+const PAN_FRACTION = 0.2;
+// A movement below this is a click, not a drag.
+const DRAG_PX = 4;
+// The server's bounds (index.MaxPixels, index.MaxLanes).
+const MAX_PIXELS = 16384;
+const MAX_LANES = 1000;
+// A window request covers this many view widths on each side of the view,
+// and this many lanes above and below it, so that pans draw real spans.
+const OVERSCAN = 0.5;
+const OVERSCAN_LANES = 12;
+// A window drawn at a resolution this far from the view's (a factor) is
+// asked for again at the view's.
+const RES_SLACK = 1.5;
+// Lane names are fetched in blocks of this many positions.
+const NAME_BLOCK = 200;
+// How often the status is polled while the index builds, and how often at
+// most the window is refreshed as the indexed prefix grows.
+const POLL_MS = 250;
+const REFRESH_MS = 500;
+// The states that are waits (as in timeline.js).
+const BLOCKED = new Set([
+  'blocked-send', 'blocked-recv', 'blocked-select', 'blocked-mutex', 'blocked-rwmutex',
+  'blocked-waitgroup', 'blocked-cond', 'blocked-sync', 'sleep', 'blocked-io', 'stuck',
+  'blocked-other',
+]);
+// The state names as the server numbers them (GET /api/states), used until
+// a window brings the server's own list.
+const STATE_NAMES = [
+  'none', 'running', 'runnable', 'syscall', 'blocked-send', 'blocked-recv', 'blocked-select',
+  'blocked-mutex', 'blocked-rwmutex', 'blocked-waitgroup', 'blocked-cond', 'blocked-sync', 'sleep',
+  'blocked-io', 'stuck', 'blocked-other', 'done',
+];
+
+// bigStart opens the large-trace view when the address names one (?big=ID)
+// or, with no address at all, when the server indexes a trace; it returns
+// whether it took the page.
+export async function bigStart() {
+  const q = new URLSearchParams(location.search);
+  let id = q.get('big');
+  if (!id && !location.search) {
+    try {
+      const res = await fetch('/api/big');
+      const list = res.ok ? await res.json() : [];
+      if (list.length) {
+        id = list[0].id;
+        history.replaceState(null, '', `?big=${encodeURIComponent(id)}`);
+      }
+    } catch {
+      // An older server: no large traces.
+    }
+  }
+  if (!id) return false;
+  bigView(id);
+  return true;
+}
+
+// bigView replaces the page's body with the view of indexed trace id.
+export function bigView(id) {
+  const api = `/api/big/${encodeURIComponent(id)}`;
+  // info is the trace's status as last polled (BigInfo).
+  let info = null;
+  // total is the number of lanes so far.
+  let total = 0;
+  // view is the time window on screen, in ns; follow keeps it fitted to
+  // the indexed prefix until the user moves it.
+  let view = {start: 0, end: 1e6};
+  let follow = true;
+  // now is the end of the indexed prefix.
+  let now = 0;
+  // win is the last window answered, decoded (see decode), or null.
+  let win = null;
+  // inflight is the window request under way: {q, ctl}; lastRefresh is
+  // when the window was last asked for because the prefix grew.
+  let inflight = null;
+  let lastRefresh = 0;
+  // names caches lane names by position; nameBlocks the blocks asked for.
+  const names = new Map();
+  const nameBlocks = new Set();
+  // stacks caches the stack table's entries asked for (promises).
+  const stacks = new Map();
+  // colors is the palette, read from the stylesheet; patterns the hatches
+  // of mixed spans, by colour.
+  let colors = readColors();
+  let patterns = new Map();
+  // frame is the pending requestAnimationFrame id.
+  let frame = 0;
+  // drag is the pointer gesture under way, or null; hover the pointer.
+  let drag = null;
+  let hover = null;
+  // pollTimer paces the status polls.
+  let pollTimer = 0;
+  // exposed is window.concvizBig's state.
+  const exposed = {firstFrameAt: null, frames: [], ready: false, done: false, requests: [], drawn: []};
+
+  document.body.textContent = '';
+  document.body.classList.add('bigv-page');
+  const bar = el('header', 'bar');
+  const brand = el('a', 'brand');
+  // The puzzles: an address with a query, so that the page does not open
+  // this trace again.
+  brand.href = '/?puzzles';
+  brand.append(el('span', 'logo'), 'concviz');
+  brand.querySelector('.logo').setAttribute('aria-hidden', 'true');
+  const title = el('h1', 'cmp-title', 'Opening…');
+  const status = el('span', 'status', 'Indexing…');
+  status.setAttribute('role', 'status');
+  status.dataset.state = 'running';
+  const progress = document.createElement('progress');
+  progress.className = 'bigv-progress';
+  progress.max = 1;
+  progress.value = 0;
+  progress.setAttribute('aria-label', 'Indexing progress');
+  const keys = el('span', 'bigv-keys', 'drag or ← → pan · Ctrl+wheel or + − zoom · Shift+drag zoom to · 0 fit · wheel ↑ ↓ lanes');
+  bar.append(brand, title, status, progress, el('span', 'spacer'), keys);
+  const warn = el('div', 'bigv-warn');
+  warn.setAttribute('role', 'alert');
+  warn.hidden = true;
+  const wrap = el('div', 'bigv-wrap');
+  const scroll = el('div', 'bigv-scroll');
+  const canvas = document.createElement('canvas');
+  canvas.className = 'bigv-canvas';
+  canvas.tabIndex = 0;
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', 'Goroutine timeline of a large trace. Left and right pan, plus and minus zoom, up and down scroll the lanes, 0 fits.');
+  const spacer = el('div', 'bigv-spacer');
+  scroll.append(canvas, spacer);
+  const tooltip = el('div', 'tooltip');
+  tooltip.hidden = true;
+  tooltip.setAttribute('role', 'tooltip');
+  wrap.append(scroll, tooltip);
+  const legendEl = el('div', 'bigv-legend');
+  document.body.append(bar, warn, wrap, legendEl);
+  const ctx = canvas.getContext('2d');
+
+  new ResizeObserver(() => schedule()).observe(scroll);
+  scroll.addEventListener('scroll', () => { hideTip(); schedule(); }, {passive: true});
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
+    colors = readColors();
+    patterns = new Map();
+    drawLegend();
+    schedule();
+  });
+  canvas.addEventListener('pointerdown', pointerDown);
+  canvas.addEventListener('pointermove', pointerMove);
+  canvas.addEventListener('pointerup', pointerUp);
+  canvas.addEventListener('pointercancel', () => { drag = null; schedule(); });
+  canvas.addEventListener('pointerleave', () => { hover = null; hideTip(); });
+  scroll.addEventListener('wheel', wheel, {passive: false});
+  document.addEventListener('keydown', key);
+
+  window.concvizBig = {
+    get firstFrameAt() { return exposed.firstFrameAt; },
+    get frames() { return exposed.frames; },
+    get ready() { return exposed.ready; },
+    get done() { return exposed.done; },
+    get requests() { return exposed.requests; },
+    get drawn() { return exposed.drawn; },
+    get warnings() { return info?.stats.warnings || []; },
+    get error() { return info?.error || ''; },
+    get stats() { return info ? {...info.stats} : null; },
+    viewport() {
+      const g = geometry();
+      return {start: view.start, end: view.end, now, lanes: g.rows, firstLane: g.firstLane};
+    },
+    setView(start, end) { setView({start, end}); },
+    scrollLanes(n) { scroll.scrollTop += n * LANE_H; schedule(); },
+  };
+
+  drawLegend();
+  poll();
+  canvas.focus();
+
+  // ---- status ----
+
+  // poll reads the status, moves the progress indicator, fits the view to
+  // the growing prefix while it follows, and polls again until the index
+  // is done.
+  async function poll() {
+    clearTimeout(pollTimer);
+    try {
+      const res = await fetch(api, {cache: 'no-store'});
+      const body = await res.json();
+      if (!res.ok) throw new Error(body.error || res.statusText);
+      setInfo(body);
+    } catch (err) {
+      status.textContent = `cannot read the trace's status: ${err.message}`;
+      status.dataset.state = 'error';
+    }
+    if (!info || !info.stats.done) pollTimer = setTimeout(poll, POLL_MS);
+  }
+
+  function setInfo(b) {
+    info = b;
+    const st = b.stats;
+    title.textContent = b.name;
+    document.title = `${b.name} · concviz`;
+    total = Math.max(total, b.lanes);
+    now = Math.max(now, st.now_ns);
+    const size = st.size || b.size;
+    progress.value = size ? Math.min(1, st.bytes / size) : 0;
+    progress.hidden = st.done;
+    if (b.error) {
+      status.textContent = b.error;
+      status.dataset.state = 'error';
+    } else if (st.done) {
+      status.textContent = `${fmtCount(st.events)} events · ${total.toLocaleString('en')} goroutines · ${formatDuration(now)}`;
+      status.dataset.state = 'ended';
+    } else {
+      const pct = size ? ` ${Math.floor(100 * st.bytes / size)}%` : '';
+      status.textContent = `Indexing${pct} · ${fmtMB(st.bytes)} of ${fmtMB(size)} · ${fmtCount(st.events)} events · ${total.toLocaleString('en')} goroutines`;
+      status.dataset.state = 'running';
+    }
+    const notes = [...(st.warnings || [])];
+    if (b.error) notes.unshift(b.error);
+    warn.hidden = notes.length === 0;
+    warn.textContent = notes.join(' ');
+    exposed.done = st.done;
+    if (follow) view = fitted();
+    schedule();
+  }
+
+  // ---- view ----
+
+  function fitted() {
+    return {start: 0, end: Math.max(now, MIN_SPAN_NS)};
+  }
+
+  function setView(v) {
+    follow = false;
+    view = clampView(v, Math.max(now, MIN_SPAN_NS), MIN_SPAN_NS);
+    hideTip();
+    schedule();
+  }
+
+  function fit() {
+    follow = true;
+    view = fitted();
+    schedule();
+  }
+
+  function zoomBy(factor, anchor) {
+    if (anchor == null) anchor = (view.start + view.end) / 2;
+    follow = false;
+    view = zoomView(view, factor, anchor, Math.max(now, MIN_SPAN_NS), MIN_SPAN_NS);
+    hideTip();
+    schedule();
+  }
+
+  function panBy(dt) {
+    follow = false;
+    view = panView(view, dt, Math.max(now, MIN_SPAN_NS), MIN_SPAN_NS);
+    hideTip();
+    schedule();
+  }
+
+  // geometry is the layout of the current frame: the plot's x range, the
+  // lanes on screen and the first of them.
+  function geometry() {
+    const w = scroll.clientWidth;
+    const h = scroll.clientHeight;
+    const rows = Math.max(1, Math.ceil((h - AXIS_H) / LANE_H));
+    const firstLane = Math.max(0, Math.floor(scroll.scrollTop / LANE_H));
+    return {w, h, x0: LABEL_W, x1: Math.max(LABEL_W + 10, w - PAD_R), rows, firstLane, offset: scroll.scrollTop - firstLane * LANE_H};
+  }
+
+  // ---- windows ----
+
+  // need is the window request the view wants now.
+  function need(g) {
+    const width = view.end - view.start;
+    const start = Math.max(0, Math.floor(view.start - OVERSCAN * width));
+    const end = Math.max(start + 1, Math.ceil(view.end + OVERSCAN * width));
+    const px = Math.max(1, Math.min(MAX_PIXELS, Math.round((g.x1 - g.x0) * (end - start) / width)));
+    const first = Math.max(0, g.firstLane - OVERSCAN_LANES);
+    const count = Math.max(1, Math.min(MAX_LANES, g.rows + 2 * OVERSCAN_LANES));
+    return {start, end, px, first, count};
+  }
+
+  // covers says that an answer to q serves the view: it spans the view's
+  // time and lanes at about the view's resolution.
+  function covers(q, g) {
+    if (!q) return false;
+    const res = (q.end - q.start) / q.px;
+    const want = (view.end - view.start) / Math.max(1, g.x1 - g.x0);
+    const lastLane = Math.min(g.firstLane + g.rows, Math.max(total, 1));
+    return q.start <= Math.max(0, view.start) && q.end >= Math.min(view.end, Math.max(now, view.end)) &&
+      q.first <= g.firstLane && q.first + q.count >= lastLane &&
+      res <= want * RES_SLACK && res >= want / RES_SLACK;
+  }
+
+  // maybeFetch asks for the window the view needs unless the last answer
+  // or the request in flight serves it. While the index grows, the window
+  // is asked for again every REFRESH_MS so that the new prefix shows.
+  function maybeFetch(g) {
+    const growing = info && !info.stats.done;
+    const stale = win && !win.done && (info?.stats.done || (growing && performance.now() - lastRefresh > REFRESH_MS && now > win.now));
+    if (inflight && covers(inflight.q, g)) return;
+    if (!stale && win && covers(win.q, g)) return;
+    if (!info || (!info.ready && !info.stats.done)) return;
+    fetchWindow(need(g));
+  }
+
+  async function fetchWindow(q) {
+    if (inflight) inflight.ctl.abort();
+    const ctl = new AbortController();
+    const mine = {q, ctl};
+    inflight = mine;
+    lastRefresh = performance.now();
+    exposed.requests.push({...q});
+    if (exposed.requests.length > 1000) exposed.requests.splice(0, 500);
+    try {
+      const res = await fetch(`${api}/window?start=${q.start}&end=${q.end}&px=${q.px}&first=${q.first}&count=${q.count}`, {signal: ctl.signal, cache: 'no-store'});
+      const body = await res.json();
+      if (!res.ok) throw new Error(body.error || res.statusText);
+      if (inflight !== mine) return;
+      win = decode(body, q);
+      total = Math.max(total, body.total);
+      now = Math.max(now, body.now_ns);
+      if (follow) view = fitted();
+      exposed.ready = true;
+      if (body.done) exposed.done = true;
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      status.textContent = `cannot read the window: ${err.message}`;
+      status.dataset.state = 'error';
+    } finally {
+      if (inflight === mine) inflight = null;
+    }
+    schedule();
+  }
+
+  // decode turns the compact answer into typed arrays per lane.
+  function decode(b, q) {
+    const lanes = b.lanes.map((l) => {
+      const n = l.gap.length;
+      const start = new Float64Array(n);
+      const end = new Float64Array(n);
+      let t = l.t0;
+      for (let i = 0; i < n; i++) {
+        start[i] = t + l.gap[i];
+        t = end[i] = start[i] + l.dur[i];
+      }
+      return {id: l.id, start, end, state: Uint8Array.from(l.state), merged: Int32Array.from(l.merged),
+        stack: Int32Array.from(l.stack), reason: Uint16Array.from(l.reason)};
+    });
+    return {q, first: b.first, lanes, reasons: b.reasons, states: b.states || STATE_NAMES,
+      now: b.now_ns, done: b.done, res: b.resolution_ns};
+  }
+
+  // laneName returns the name of the lane at pos, asking for its block of
+  // names when it is not known yet.
+  function laneName(pos) {
+    const n = names.get(pos);
+    if (n) return n;
+    const block = Math.floor(pos / NAME_BLOCK) * NAME_BLOCK;
+    if (!nameBlocks.has(block)) {
+      nameBlocks.add(block);
+      fetch(`${api}/lanes?first=${block}&count=${NAME_BLOCK}`, {cache: 'no-store'})
+        .then((r) => r.json())
+        .then((b) => {
+          b.lanes.forEach((l, i) => names.set(block + i, l));
+          total = Math.max(total, b.total);
+          // A block still filling (the index grows) is asked for again.
+          if (b.lanes.length < NAME_BLOCK) nameBlocks.delete(block);
+          schedule();
+        })
+        .catch(() => nameBlocks.delete(block));
+    }
+    return null;
+  }
+
+  // ---- drawing ----
+
+  function schedule() {
+    if (!frame) frame = requestAnimationFrame(draw);
+  }
+
+  function draw() {
+    frame = 0;
+    const t0 = performance.now();
+    const g = geometry();
+    const dpr = window.devicePixelRatio || 1;
+    spacer.style.height = `${Math.max(0, AXIS_H + total * LANE_H + LANE_H - g.h)}px`;
+    canvas.style.height = `${g.h}px`;
+    if (canvas.width !== Math.round(g.w * dpr) || canvas.height !== Math.round(g.h * dpr)) {
+      canvas.width = Math.round(g.w * dpr);
+      canvas.height = Math.round(g.h * dpr);
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = colors.panel;
+    ctx.fillRect(0, 0, g.w, g.h);
+    const spans = drawLanes(g);
+    drawLabels(g);
+    drawAxis(g);
+    drawSelection(g);
+    const dt = performance.now() - t0;
+    exposed.frames.push(dt);
+    if (exposed.frames.length > 20000) exposed.frames.splice(0, 10000);
+    if (spans > 0 && exposed.firstFrameAt == null) exposed.firstFrameAt = performance.now();
+    maybeFetch(g);
+    if (hover) showTip(hover.x, hover.y);
+  }
+
+  // drawLanes draws the spans of the lanes on screen from the last window,
+  // batched by colour, and returns how many rectangles it drew.
+  function drawLanes(g) {
+    const {x0, x1} = g;
+    const scale = (x1 - x0) / Math.max(1, view.end - view.start);
+    // rects[state] and mixed[state] are flat [x, y, w] runs.
+    const rects = STATE_NAMES.map(() => []);
+    const mixed = STATE_NAMES.map(() => []);
+    const merged = STATE_NAMES.map(() => []);
+    const drawn = [];
+    let count = 0;
+    const byPos = new Map();
+    if (win) win.lanes.forEach((l, i) => byPos.set(win.first + i, l));
+    for (let r = 0; r < g.rows + 1; r++) {
+      const pos = g.firstLane + r;
+      if (pos >= total) break;
+      const y = AXIS_H + r * LANE_H - g.offset;
+      if (r % 2 === 1) {
+        ctx.fillStyle = colors.laneAlt;
+        ctx.fillRect(x0, y, x1 - x0, LANE_H);
+      }
+      const l = byPos.get(pos);
+      const row = {pos, id: l ? l.id : 0, name: names.get(pos)?.name || '', spans: 0};
+      drawn.push(row);
+      if (!l) continue;
+      const by = y + (LANE_H - BAR_H) / 2;
+      const n = l.start.length;
+      // The first span that ends after the view's start.
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const m = (lo + hi) >> 1;
+        if (l.end[m] <= view.start) lo = m + 1;
+        else hi = m;
+      }
+      // lastPx is the pixel column drawn last: a span that falls in it
+      // entirely adds nothing (an older, finer window seen zoomed out).
+      let lastPx = -Infinity;
+      for (let i = lo; i < n; i++) {
+        const s = l.start[i];
+        if (s >= view.end) break;
+        const st = l.state[i];
+        const name = win.states[st];
+        if (name === 'done' || name === 'none') continue;
+        const a = Math.max(x0, x0 + (s - view.start) * scale);
+        const b = Math.min(x1, x0 + (l.end[i] - view.start) * scale);
+        const pa = Math.floor(a);
+        const pb = Math.max(pa + 1, Math.round(b));
+        if (pb <= lastPx) continue;
+        const from = Math.max(pa, lastPx);
+        lastPx = pb;
+        const m = l.merged[i];
+        const list = m < 0 ? mixed[st] : m > 0 ? merged[st] : rects[st];
+        list.push(from, by, pb - from);
+        count++;
+        row.spans++;
+      }
+    }
+    exposed.drawn = drawn;
+    for (let st = 0; st < STATE_NAMES.length; st++) {
+      const color = colors.state[STATE_NAMES[st]] || colors.state['blocked-other'];
+      fillRuns(rects[st], color, 1);
+      // A merged span stands for many spans of which this state covered
+      // most of the time: a little lighter, as in timeline.js.
+      fillRuns(merged[st], color, 0.7);
+      // A mixed one had no state covering half of it: hatched.
+      fillRuns(mixed[st], hatch(color), 1);
+    }
+    return count;
+  }
+
+  // fillRuns fills the rectangles of a flat [x, y, w] list with one path.
+  function fillRuns(list, style, alpha) {
+    if (!list.length) return;
+    ctx.globalAlpha = alpha;
+    ctx.fillStyle = style;
+    ctx.beginPath();
+    for (let i = 0; i < list.length; i += 3) ctx.rect(list[i], list[i + 1], list[i + 2], BAR_H);
+    ctx.fill();
+    ctx.globalAlpha = 1;
+  }
+
+  // hatch returns the pattern of a mixed span of a colour: stripes of it
+  // over the muted grey of no single state.
+  function hatch(color) {
+    let p = patterns.get(color);
+    if (p) return p;
+    const c = document.createElement('canvas');
+    c.width = c.height = 6;
+    const x = c.getContext('2d');
+    x.fillStyle = colors.state['blocked-other'];
+    x.fillRect(0, 0, 6, 6);
+    x.fillStyle = color;
+    x.beginPath();
+    x.moveTo(0, 0); x.lineTo(3, 0); x.lineTo(6, 3); x.lineTo(6, 6); x.closePath();
+    x.moveTo(0, 3); x.lineTo(3, 6); x.lineTo(0, 6); x.closePath();
+    x.fill();
+    p = ctx.createPattern(c, 'repeat');
+    patterns.set(color, p);
+    return p;
+  }
+
+  function drawLabels(g) {
+    ctx.fillStyle = colors.panel;
+    ctx.fillRect(0, AXIS_H, LABEL_W - 8, g.h - AXIS_H);
+    ctx.textBaseline = 'middle';
+    for (let r = 0; r < g.rows + 1; r++) {
+      const pos = g.firstLane + r;
+      if (pos >= total) break;
+      const y = AXIS_H + r * LANE_H - g.offset;
+      if (r % 2 === 1) {
+        ctx.fillStyle = colors.laneAlt;
+        ctx.fillRect(0, y, LABEL_W - 8, LANE_H);
+      }
+      const lane = laneName(pos);
+      const wl = win && pos >= win.first && pos < win.first + win.lanes.length ? win.lanes[pos - win.first] : null;
+      const id = lane ? lane.id : wl ? wl.id : null;
+      const tag = id != null ? `G${id}` : '';
+      ctx.font = `11px ${colors.mono}`;
+      ctx.textAlign = 'right';
+      ctx.fillStyle = colors.muted;
+      ctx.fillText(tag, LABEL_W - 14, y + LANE_H / 2);
+      const tw = ctx.measureText(tag).width;
+      ctx.textAlign = 'left';
+      ctx.font = `500 12px ${colors.sans}`;
+      ctx.fillStyle = lane ? colors.text : colors.muted;
+      const name = lane ? (lane.name || `goroutine ${lane.id}`) : '…';
+      ctx.fillText(ellipsize(ctx, name, LABEL_W - 22 - tw - 10), 10, y + LANE_H / 2);
+    }
+    ctx.strokeStyle = colors.line;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(LABEL_W - 8.5, AXIS_H);
+    ctx.lineTo(LABEL_W - 8.5, g.h);
+    ctx.stroke();
+  }
+
+  function drawAxis(g) {
+    ctx.fillStyle = colors.panel;
+    ctx.fillRect(0, 0, g.w, AXIS_H);
+    ctx.strokeStyle = colors.line;
+    ctx.lineWidth = 1;
+    ctx.beginPath();
+    ctx.moveTo(0, AXIS_H - 0.5);
+    ctx.lineTo(g.w, AXIS_H - 0.5);
+    ctx.stroke();
+    const {ticks: ts} = ticks(view, Math.max(2, Math.floor((g.x1 - g.x0) / 110)));
+    ctx.font = `11px ${colors.mono}`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillStyle = colors.muted;
+    ctx.strokeStyle = colors.grid;
+    ctx.beginPath();
+    for (const t of ts) {
+      const x = Math.round(timeToX(t, view, g.x0, g.x1)) + 0.5;
+      ctx.fillText(formatDuration(t), x, AXIS_H / 2);
+      ctx.moveTo(x, AXIS_H);
+      ctx.lineTo(x, g.h);
+    }
+    ctx.stroke();
+    // The end of the indexed prefix, while the index grows.
+    if (info && !info.stats.done && now >= view.start && now <= view.end) {
+      const x = Math.round(timeToX(now, view, g.x0, g.x1)) + 0.5;
+      ctx.strokeStyle = colors.accent;
+      ctx.setLineDash([4, 3]);
+      ctx.beginPath();
+      ctx.moveTo(x, AXIS_H);
+      ctx.lineTo(x, g.h);
+      ctx.stroke();
+      ctx.setLineDash([]);
+    }
+    ctx.textAlign = 'left';
+    ctx.font = `600 11px ${colors.sans}`;
+    ctx.fillText('GOROUTINE', 10, AXIS_H / 2);
+  }
+
+  function drawSelection(g) {
+    if (!drag || !drag.select || !drag.moved) return;
+    const a = Math.max(g.x0, Math.min(drag.x, drag.x2));
+    const b = Math.min(g.x1, Math.max(drag.x, drag.x2));
+    ctx.fillStyle = withAlpha(colors.accent, 0.15);
+    ctx.fillRect(a, AXIS_H, b - a, g.h - AXIS_H);
+    ctx.strokeStyle = colors.accent;
+    ctx.strokeRect(a + 0.5, AXIS_H + 0.5, b - a - 1, g.h - AXIS_H - 1);
+  }
+
+  function drawLegend() {
+    legendEl.textContent = '';
+    for (const s of STATE_NAMES) {
+      if (s === 'none' || s === 'done') continue;
+      const item = el('span', 'bigv-legend-item');
+      const sw = el('span', 'swatch');
+      sw.style.background = colors.state[s];
+      item.append(sw, s);
+      legendEl.append(item);
+    }
+    const m = el('span', 'bigv-legend-item');
+    const sw = el('span', 'swatch bigv-mixed');
+    m.append(sw, 'mixed: many short spans, no state covers half');
+    legendEl.append(m);
+  }
+
+  // ---- input ----
+
+  function pointerDown(e) {
+    const r = canvas.getBoundingClientRect();
+    const x = e.clientX - r.left;
+    if (x < LABEL_W || e.button !== 0) return;
+    canvas.setPointerCapture(e.pointerId);
+    drag = {x, y: e.clientY, x2: x, view: {...view}, top: scroll.scrollTop, select: e.shiftKey, moved: false};
+  }
+
+  function pointerMove(e) {
+    const r = canvas.getBoundingClientRect();
+    const x = e.clientX - r.left;
+    const y = e.clientY - r.top;
+    if (!drag) {
+      hover = {x, y};
+      showTip(x, y);
+      return;
+    }
+    if (!drag.moved && Math.abs(x - drag.x) < DRAG_PX && Math.abs(e.clientY - drag.y) < DRAG_PX) return;
+    drag.moved = true;
+    hideTip();
+    if (drag.select) {
+      drag.x2 = x;
+      schedule();
+      return;
+    }
+    const g = geometry();
+    const dt = ((drag.x - x) / (g.x1 - g.x0)) * (drag.view.end - drag.view.start);
+    follow = false;
+    view = clampView({start: drag.view.start + dt, end: drag.view.end + dt}, Math.max(now, MIN_SPAN_NS), MIN_SPAN_NS);
+    scroll.scrollTop = drag.top - (e.clientY - drag.y);
+    schedule();
+  }
+
+  function pointerUp() {
+    const d = drag;
+    drag = null;
+    if (d && d.select && d.moved) {
+      const g = geometry();
+      const a = xToTime(Math.min(d.x, d.x2), view, g.x0, g.x1);
+      const b = xToTime(Math.max(d.x, d.x2), view, g.x0, g.x1);
+      if (b - a > 0) setView({start: a, end: b});
+    }
+    schedule();
+  }
+
+  function wheel(e) {
+    const g = geometry();
+    const r = canvas.getBoundingClientRect();
+    const x = e.clientX - r.left;
+    if (e.ctrlKey || e.metaKey) {
+      e.preventDefault();
+      const anchor = xToTime(Math.max(g.x0, Math.min(g.x1, x)), view, g.x0, g.x1);
+      zoomBy(Math.pow(ZOOM_STEP, e.deltaY / 100), anchor);
+    } else if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+      e.preventDefault();
+      const d = e.shiftKey && !e.deltaX ? e.deltaY : e.deltaX;
+      panBy((d / (g.x1 - g.x0)) * (view.end - view.start));
+    }
+    // A plain vertical wheel scrolls the lanes natively.
+  }
+
+  function key(e) {
+    if (e.target instanceof HTMLInputElement || e.altKey || e.ctrlKey || e.metaKey) return;
+    const w = view.end - view.start;
+    switch (e.key) {
+      case '+': case '=': zoomBy(1 / ZOOM_STEP); break;
+      case '-': case '_': zoomBy(ZOOM_STEP); break;
+      case '0': case 'Home': fit(); break;
+      case 'ArrowLeft': panBy(-w * PAN_FRACTION); break;
+      case 'ArrowRight': panBy(w * PAN_FRACTION); break;
+      case 'ArrowUp': scroll.scrollTop -= LANE_H; break;
+      case 'ArrowDown': scroll.scrollTop += LANE_H; break;
+      case 'PageUp': scroll.scrollTop -= scroll.clientHeight - AXIS_H - LANE_H; break;
+      case 'PageDown': scroll.scrollTop += scroll.clientHeight - AXIS_H - LANE_H; break;
+      case 'End': scroll.scrollTop = scroll.scrollHeight; break;
+      default: return;
+    }
+    e.preventDefault();
+  }
+
+  // ---- tooltip ----
+
+  function hideTip() {
+    tooltip.hidden = true;
+  }
+
+  // spanAtPoint returns the span under (x, y) of the last window, with
+  // its lane, or null.
+  function spanAtPoint(x, y) {
+    const g = geometry();
+    if (!win || x < g.x0 || x > g.x1 || y < AXIS_H) return null;
+    const pos = g.firstLane + Math.floor((y - AXIS_H + g.offset) / LANE_H);
+    const l = win.lanes[pos - win.first];
+    if (!l || pos < win.first) return null;
+    // Half a pixel either side, so that a merged sliver can be hit.
+    const t = xToTime(x, view, g.x0, g.x1);
+    const slop = (view.end - view.start) / (g.x1 - g.x0);
+    let lo = 0;
+    let hi = l.start.length;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (l.end[m] <= t - slop) lo = m + 1;
+      else hi = m;
+    }
+    if (lo >= l.start.length || l.start[lo] > t + slop) return null;
+    return {pos, l, i: lo};
+  }
+
+  function showTip(x, y) {
+    const hit = spanAtPoint(x, y);
+    if (!hit) {
+      hideTip();
+      return;
+    }
+    const {pos, l, i} = hit;
+    const state = win.states[l.state[i]];
+    const lane = names.get(pos);
+    tooltip.textContent = '';
+    const head = el('div', 'tt-head');
+    const sw = el('span', 'swatch');
+    sw.style.background = colors.state[state] || colors.state['blocked-other'];
+    head.append(sw, `G${l.id}${lane?.name ? ' ' + lane.name : ''}`);
+    tooltip.append(head);
+    const m = l.merged[i];
+    const reason = win.reasons[l.reason[i]];
+    let what = state;
+    if (reason && BLOCKED.has(state)) what += ` (${reason})`;
+    if (m > 0) what = `${m.toLocaleString('en')} spans merged, mostly ${state}`;
+    if (m < 0) what = `${(-m).toLocaleString('en')} spans merged, mixed: ${state} the most, under half the time`;
+    tooltip.append(el('div', 'tt-row', what));
+    tooltip.append(el('div', 'tt-row', `${formatDuration(l.end[i] - l.start[i])} from ${formatDuration(l.start[i])}`));
+    const stk = l.stack[i];
+    if (stk >= 0) {
+      const pre = document.createElement('pre');
+      pre.textContent = '…';
+      tooltip.append(pre);
+      stackOf(stk).then((s) => {
+        if (!pre.isConnected) return;
+        pre.textContent = s ? s.frames.slice(0, 8).map((f) => `${f.func}\n    ${baseName(f.file)}:${f.line}`).join('\n') : '(no stack)';
+        place(x, y);
+      });
+    }
+    tooltip.hidden = false;
+    place(x, y);
+  }
+
+  function place(x, y) {
+    const wr = wrap.getBoundingClientRect();
+    const tw = tooltip.offsetWidth;
+    const th = tooltip.offsetHeight;
+    tooltip.style.left = `${Math.max(4, Math.min(x + 14, wr.width - tw - 4))}px`;
+    tooltip.style.top = `${Math.max(4, Math.min(y + 14, wr.height - th - 4))}px`;
+  }
+
+  function stackOf(i) {
+    if (!stacks.has(i)) {
+      stacks.set(i, fetch(`${api}/stacks/${i}`).then((r) => (r.ok ? r.json() : null)).catch(() => null));
+    }
+    return stacks.get(i);
+  }
+}
+
+// readColors reads the palette from the stylesheet's custom properties,
+// the same ones timeline.js draws with, so both themes apply.
+function readColors() {
+  const cs = getComputedStyle(document.documentElement);
+  const v = (name) => cs.getPropertyValue(name).trim();
+  const state = {};
+  for (const name of STATE_NAMES) state[name] = v(`--state-${name}`);
+  return {
+    state, panel: v('--panel'), text: v('--text'), muted: v('--muted'), line: v('--line'),
+    grid: v('--grid'), accent: v('--accent'), laneAlt: v('--lane-alt'), mono: v('--mono'), sans: v('--sans'),
+  };
+}
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+function baseName(file) {
+  const i = file.lastIndexOf('/');
+  return i < 0 ? file : file.slice(i + 1);
+}
+
+function fmtMB(n) {
+  return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)} MB`;
+}
+
+function fmtCount(n) {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return String(n);
+}
+
+// withAlpha turns "#rrggbb" into an rgba() of that colour.
+function withAlpha(hex, a) {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  if (!m) return hex;
+  return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${a})`;
+}
+
+// ellipsize cuts text to fit width px in the context's current font. Lane
+// names repeat from frame to frame, so the cut is remembered.
+const cuts = new Map();
+function ellipsize(ctx, text, width) {
+  const key = `${ctx.font}|${width}|${text}`;
+  let out = cuts.get(key);
+  if (out != null) return out;
+  out = text;
+  if (ctx.measureText(text).width > width) {
+    let lo = 0;
+    let hi = text.length;
+    while (lo < hi) {
+      const m = (lo + hi + 1) >> 1;
+      if (ctx.measureText(text.slice(0, m) + '…').width <= width) lo = m;
+      else hi = m - 1;
+    }
+    out = text.slice(0, lo) + '…';
+  }
+  if (cuts.size > 5000) cuts.clear();
+  cuts.set(key, out);
+  return out;
+}
