@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/concviz/concviz/tracer"
+	"github.com/concviz/concviz/web"
+)
+
+// TestLiveFigures prints the live-mode figures when CONCVIZ_BENCH_LIVE=1:
+//
+//	CONCVIZ_BENCH_LIVE=1 go test ./tracer/internal/benchbig -run TestLiveFigures -v
+//
+// It takes about two minutes and both cores, so it is not part of a plain
+// go test. CONCVIZ_BENCH_LIVE_RATES=400000,800000 measures only those of
+// liveRates, to profile one step with -cpuprofile.
+func TestLiveFigures(t *testing.T) {
+	if os.Getenv("CONCVIZ_BENCH_LIVE") != "1" {
+		t.Skip("set CONCVIZ_BENCH_LIVE=1 to measure live mode")
+	}
+	rates := liveRates
+	if list := os.Getenv("CONCVIZ_BENCH_LIVE_RATES"); list != "" {
+		rates = nil
+		for _, f := range strings.Split(list, ",") {
+			r, err := strconv.Atoi(f)
+			if err != nil || !slices.Contains(liveRates, r) {
+				t.Fatalf("CONCVIZ_BENCH_LIVE_RATES: %q is not one of %v", f, liveRates)
+			}
+			rates = append(rates, r)
+		}
+	}
+	if err := liveFiguresAt(context.Background(), os.Stdout, rates); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLiveStepLowRate runs the busy child at its lowest rate through the
+// whole live path and checks what the figures rest on: the child makes
+// about the events it is asked for, the client sees them, and at this rate
+// the view keeps up.
+func TestLiveStepLowRate(t *testing.T) {
+	ls, err := startLiveServer(t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ls.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rate := liveRates[0]
+	st, err := ls.step(ctx, rate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("target %d, made %.0f, shown %.0f events/s in %d updates; lag p50 %s, max %s; %s",
+		rate, st.produced, st.delivered, st.updates, st.lagP50, st.lagMax, st.verdict())
+	if st.outcome != "ok" {
+		t.Errorf("outcome %s, want ok", st.outcome)
+	}
+	// The pacing is loose on a shared machine, but a child off by half
+	// measures nothing.
+	if st.produced < 0.5*float64(rate) || st.produced > 1.5*float64(rate) {
+		t.Errorf("the child made %.0f events/s, want about %d", st.produced, rate)
+	}
+	// Every round trip is six transitions the builder must show.
+	if st.delivered < 0.5*st.produced {
+		t.Errorf("the client was shown %.0f events/s of the %.0f made", st.delivered, st.produced)
+	}
+	if st.updates < int(liveProduce/(200*time.Millisecond)) {
+		t.Errorf("%d updates in %s, want one about every 50 ms generation", st.updates, liveProduce)
+	}
+}
+
+// TestScanUpdate checks the client's scan of update messages against a
+// decode of the same JSON, on an update of a real run of the busy child and
+// on one with the fields that the scan must step over.
+func TestScanUpdate(t *testing.T) {
+	res, err := tracer.Run(context.Background(), tracer.RunOptions{Scenario: liveScenarioID, Variant: liveVariant(liveRates[0])})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var real tracer.Update
+	for _, g := range res.Timeline.Goroutines {
+		real.Goroutines = append(real.Goroutines, tracer.GoroutineDelta{ID: g.ID, Name: g.Name, Parent: g.Parent, Created: g.Created, Hidden: g.Hidden, Spans: g.Spans})
+	}
+	real.Wall = 1_700_000_000_123_456_789
+	tricky := tracer.Update{
+		Wall: 42,
+		Goroutines: []tracer.GoroutineDelta{
+			{ID: 7, Name: `main.(*pool).run.func1 "quoted"`, Parent: 3, Created: -1, Hidden: true, FromSpan: 12,
+				Spans: []tracer.Span{{Start: 1, End: tracer.Open, State: tracer.StateBlockedRecv, Reason: "chan receive", Stack: -1}}},
+			{ID: 8, FromSpan: 0, Spans: []tracer.Span{}},
+		},
+		Links: []tracer.Link{{Kind: tracer.LinkWake, From: 7, To: 8}},
+		Logs:  []tracer.LogEntry{{G: 7, Category: "x", Message: `{"id":99,"from_span":5}`}},
+	}
+	for name, u := range map[string]*tracer.Update{"real": &real, "tricky": &tricky} {
+		data, err := json.Marshal(web.Message{Type: web.MsgUpdate, Run: 1, Update: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want web.Message
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatal(err)
+		}
+		wall, ds, err := scanUpdate(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if wall != want.Update.Wall {
+			t.Errorf("%s: wall %d, want %d", name, wall, want.Update.Wall)
+		}
+		if len(ds) != len(want.Update.Goroutines) {
+			t.Fatalf("%s: %d deltas, want %d", name, len(ds), len(want.Update.Goroutines))
+		}
+		for i, d := range want.Update.Goroutines {
+			if got := ds[i]; got != (liveDelta{id: d.ID, fromSpan: d.FromSpan, spans: len(d.Spans)}) {
+				t.Errorf("%s: delta %d = %+v, want id %d from %d, %d spans", name, i, got, d.ID, d.FromSpan, len(d.Spans))
+			}
+		}
+	}
+}
