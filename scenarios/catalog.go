@@ -64,6 +64,14 @@ type Scenario struct {
 	// File is the name of the Go file in this package that holds the
 	// scenario's code; Source is its text, shown beside the timeline.
 	File string
+	// Link is the import path of a package that the scenario's child must
+	// link, "" for none. A scenario that needs a large dependency, such as
+	// a real SQL database, is written here against a small interface of the
+	// standard library (database/sql), and Link names the package that
+	// provides the implementation (the driver). Only the child that runs
+	// the scenario compiles that package, which the tracer builds on first
+	// use: viz and the race child stay small and quick to build.
+	Link string
 	// Race says that the scenario must run in a race-instrumented child:
 	// its broken variant is a data race that only the detector reports.
 	Race bool

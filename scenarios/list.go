@@ -29,6 +29,7 @@ var catalog = []*Scenario{
 	&contextRequestCancel,
 	&cacheStampede,
 	&loadBalancer,
+	&paginationOffset,
 	&stringConcatQuadratic,
 	&gcPacing,
 }

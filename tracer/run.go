@@ -113,7 +113,17 @@ func Run(ctx context.Context, opt RunOptions) (*Result, error) {
 	default:
 		return nil, fmt.Errorf("unknown profile kind %q (want %s or %s)", opt.Profile, ProfileCPU, ProfileWall)
 	}
-	if s.Race {
+	switch {
+	case s.Link != "":
+		// The scenario's child links a package that viz does not
+		// (extrabuild.go); without it the scenario cannot run at all.
+		if opt.Source != "" {
+			return nil, fmt.Errorf("run %s: your own version of a scenario that links %s cannot be built yet", s.ID, s.Link)
+		}
+		if exe, err = scenarioChild(s, opt.OnStatus); err != nil {
+			return nil, fmt.Errorf("run %s: %w", s.ID, err)
+		}
+	case s.Race:
 		if opt.OnStatus != nil && !raceChildReady() {
 			opt.OnStatus("Building the race-detecting version of viz with the local Go toolchain: the first race puzzle takes up to 20 s, later ones start at once.")
 		}
