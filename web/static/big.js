@@ -22,8 +22,9 @@
 //                  callback)
 //   ready          a window has been answered
 //   done           the server has indexed the whole trace
-//   viewport()     {start, end, now, lanes, firstLane}: the view in ns and
-//                  lane positions (lanes is how many are on screen)
+//   viewport()     {start, end, now, lanes, firstLane, px}: the view in ns
+//                  and lane positions (lanes is how many are on screen),
+//                  px the width of the time axis in CSS pixels
 //   setView(s, e)  show [s, e] ns, as a zoom or pan would
 //   scrollLanes(n) scroll by n lanes, as the wheel would
 //   requests       the window requests sent: [{start, end, px, first, count}]
@@ -207,7 +208,7 @@ export function bigView(id) {
     get stats() { return info ? {...info.stats} : null; },
     viewport() {
       const g = geometry();
-      return {start: view.start, end: view.end, now, lanes: g.rows, firstLane: g.firstLane};
+      return {start: view.start, end: view.end, now, lanes: g.rows, firstLane: g.firstLane, px: Math.round(g.x1 - g.x0)};
     },
     setView(start, end) { setView({start, end}); },
     scrollLanes(n) { scroll.scrollTop += n * LANE_H; schedule(); },
