@@ -65,6 +65,9 @@ const LIVE_SUMMARY_MS = 1500;
 const CURSOR_SUMMARY_MS = 400;
 // A live view this far behind the child says so.
 const BEHIND_MS = 500;
+// How often a live run checks how old its picture is, so that a stalled
+// pipeline says so without waiting for the next update.
+const LIVE_CHECK_MS = 100;
 // The goroutine detail lists at most this many spans of its history.
 const HISTORY_ROWS = 300;
 // The keyboard shortcuts, as listed behind "?".
@@ -163,6 +166,11 @@ async function main() {
   let latencies = [];
   // updates counts the live updates of the current run.
   let updates = 0;
+  // lastWall is the child's wall clock (ns) of the newest event the view
+  // has, lastArrival when its update arrived (Date.now), 0 before the
+  // first: liveStatus compares them with the clock.
+  let lastWall = 0;
+  let lastArrival = 0;
   // endDrawn says that the frame showing the end of the run was drawn.
   let endDrawn = false;
   // runAsked is when the run was asked for (performance.now); firstDrawMs
@@ -284,6 +292,7 @@ async function main() {
   exposeState();
   fillHelp();
   wire();
+  setInterval(liveStatus, LIVE_CHECK_MS);
 
   try {
     [catalog, states] = await Promise.all([getJSON('/api/scenarios'), getJSON('/api/states')]);
@@ -567,6 +576,8 @@ async function main() {
     colorOf = new Map();
     latencies = [];
     updates = 0;
+    lastWall = 0;
+    lastArrival = 0;
     endDrawn = false;
     firstDrawMs = null;
     endDrawMs = null;
@@ -645,16 +656,37 @@ async function main() {
     cursor = model.now;
     refresh();
     const wall = u.wall_ns;
+    if (wall > 0) {
+      lastWall = wall;
+      lastArrival = Date.now();
+    }
     tl.whenDrawn(() => {
       if (firstDrawMs == null && runState === 'running') firstDrawMs = performance.now() - runAsked;
       if (wall > 0 && runState === 'running') {
         latencies.push((Date.now() * 1e6 - wall) / 1e6);
-        const last = latencies[latencies.length - 1];
-        const behind = last > BEHIND_MS ? ` — behind the program by ${formatDuration(last * 1e6)}` : '';
-        setStatus('running', `Running ${scenario.id} (${ranVariant})… ${formatDuration(model.now)}${behind}`);
+        liveStatus();
       }
     });
     speak(false);
+  }
+
+  // liveStatus says how current the live picture is, on each drawn update
+  // and every LIVE_CHECK_MS between them. When its newest event is over
+  // BEHIND_MS old, the page says "behind the program" if that update
+  // itself came late (the pipeline is behind), and "waiting for the
+  // program" if it came in time and nothing followed; plain "Running" is
+  // only ever shown of a current picture.
+  function liveStatus() {
+    if (runState !== 'running' || !scenario || lastWall <= 0) return;
+    const now = Date.now();
+    const lag = now - lastWall / 1e6;
+    let note = '';
+    if (lag > BEHIND_MS) {
+      note = lastArrival - lastWall / 1e6 > BEHIND_MS
+        ? ` — behind the program by ${formatDuration(lag * 1e6)}`
+        : ` — waiting for the program: nothing new for ${formatDuration((now - lastArrival) * 1e6)}`;
+    }
+    setStatus('running', `Running ${scenario.id} (${ranVariant})… ${formatDuration(model.now)}${note}`);
   }
 
   // finish shows the end of a run: the full timeline replaces what the
