@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -430,11 +432,28 @@ func TestBigScreenshot(t *testing.T) {
 	st := waitBig(t, b, "a first frame", func(st bigPage) bool { return st.FirstFrameAt != nil })
 	t.Logf("first frame at %.0f ms", *st.FirstFrameAt)
 	time.Sleep(500 * time.Millisecond)
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
+	shot := func(path string) {
+		t.Helper()
+		png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shot(*bigShot)
+	// The same view with a tooltip, and in the dark theme.
+	base := strings.TrimSuffix(*bigShot, ".png")
+	if _, err := chromedp.Run(b.ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 700, 190)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(*bigShot, png, 0o644); err != nil {
+	time.Sleep(300 * time.Millisecond)
+	shot(base + "-tip.png")
+	media := emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}
+	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, media); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(300 * time.Millisecond)
+	shot(base + "-dark.png")
 }

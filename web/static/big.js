@@ -159,7 +159,7 @@ export function bigView(id) {
   progress.value = 0;
   progress.setAttribute('aria-label', 'Indexing progress');
   const keys = el('span', 'bigv-keys', 'drag or ← → pan · Ctrl+wheel or + − zoom · Shift+drag zoom to · 0 fit · wheel ↑ ↓ lanes');
-  bar.append(brand, title, status, progress, el('span', 'spacer'), keys);
+  bar.append(brand, title, status, progress);
   const warn = el('div', 'bigv-warn');
   warn.setAttribute('role', 'alert');
   warn.hidden = true;
@@ -176,8 +176,10 @@ export function bigView(id) {
   tooltip.hidden = true;
   tooltip.setAttribute('role', 'tooltip');
   wrap.append(scroll, tooltip);
+  const foot = el('div', 'bigv-foot');
   const legendEl = el('div', 'bigv-legend');
-  document.body.append(bar, warn, wrap, legendEl);
+  foot.append(legendEl, keys);
+  document.body.append(bar, warn, wrap, foot);
   const ctx = canvas.getContext('2d');
 
   new ResizeObserver(() => schedule()).observe(scroll);
@@ -758,6 +760,9 @@ export function bigView(id) {
       else hi = m;
     }
     if (lo >= l.start.length || l.start[lo] > t + slop) return null;
+    // Before its first span and after its end a goroutine is not drawn.
+    const state = win.states[l.state[lo]];
+    if (state === 'done' || state === 'none') return null;
     return {pos, l, i: lo};
   }
 
