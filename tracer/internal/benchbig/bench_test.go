@@ -17,24 +17,25 @@ import (
 // stubPage is a page of one indexed trace as the benchmark expects it,
 // drawn on a canvas: window.concvizBig with the documented members. It
 // draws a bar per lane in view on every animation frame after a short
-// delay (the "first generation"), and says done a little later. It also
-// records every view it was given, for the test to check that the motion
-// really crossed the whole trace.
+// delay (the "first generation"), and says done a little later; views
+// narrower than 10 ms it leaves empty, as a page waiting for its window
+// would. It also records every view it was given, for the test to check
+// that the motion really crossed the whole trace.
 const stubPage = `<!doctype html><canvas id=c width=1600 height=800></canvas><script>
-const now = 5e9, lanes = 1200, c = document.getElementById("c").getContext("2d");
+const now = 5e9, lanes = 1200, rows = 40, c = document.getElementById("c").getContext("2d");
 let start = 0, end = now, first = 0;
 const seen = {minWidth: Infinity, maxWidth: 0, minStart: Infinity, maxEnd: 0, maxFirst: 0, sets: 0};
 window.seen = seen;
 const t0 = performance.now();
 window.concvizBig = {
-	firstFrameAt: null, frames: [], ready: false, done: false,
-	viewport() { return {start, end, now, lanes, firstLane: first}; },
+	firstFrameAt: null, frames: [], drawn: [], ready: false, done: false,
+	viewport() { return {start, end, now, lanes: rows, firstLane: first}; },
 	setView(s, e) {
 		start = s; end = e; seen.sets++;
 		seen.minWidth = Math.min(seen.minWidth, e - s); seen.maxWidth = Math.max(seen.maxWidth, e - s);
 		seen.minStart = Math.min(seen.minStart, s); seen.maxEnd = Math.max(seen.maxEnd, e);
 	},
-	scrollLanes(n) { first = Math.max(0, Math.min(lanes - 40, first + n)); seen.maxFirst = Math.max(seen.maxFirst, first); },
+	scrollLanes(n) { first = Math.max(0, Math.min(lanes - rows, first + n)); seen.maxFirst = Math.max(seen.maxFirst, first); },
 };
 function draw(t) {
 	const big = window.concvizBig;
@@ -47,6 +48,7 @@ function draw(t) {
 			c.fillRect(k, i * 20, 1600 - k, 18);
 		}
 		big.frames.push(performance.now() - d0);
+		big.drawn = Array.from({length: rows}, (_, i) => ({pos: first + i, spans: end - start < 1e7 ? 0 : 1}));
 		if (big.firstFrameAt === null) big.firstFrameAt = performance.now();
 	}
 	if (t - t0 > 300) big.done = true;
@@ -96,8 +98,23 @@ func TestMeasureStubPage(t *testing.T) {
 	if min := int(motion.Seconds() * 10); len(f.Intervals) < min || len(f.Draw) < min {
 		t.Errorf("%d animation frames and %d draws in %v, want at least %d of each", len(f.Intervals), len(f.Draw), motion, min)
 	}
-	if f.Lanes != 1200 || f.Views < len(f.Intervals)/2 {
-		t.Errorf("lanes %d (want 1200), %d views in %d frames", f.Lanes, f.Views, len(f.Intervals))
+	if f.Lanes != 40 || f.Views < len(f.Intervals)/2 {
+		t.Errorf("lanes on screen %d (want 40), %d views in %d frames", f.Lanes, f.Views, len(f.Intervals))
+	}
+	frames := 0
+	for _, ph := range f.Phases {
+		frames += ph.Frames
+		// The 1 ms drag and the zoom into 1 ms show views the stub leaves
+		// empty; the drag at a twentieth of the trace does not.
+		switch wantEmpty := ph.Name == "drag at 1ms" || ph.Name == "zoom whole-1ms-whole"; {
+		case ph.Frames == 0:
+			t.Errorf("phase %s had no frames", ph.Name)
+		case wantEmpty && ph.Empty == 0, !wantEmpty && ph.Name == "drag at 1/20" && ph.Empty != 0:
+			t.Errorf("phase %s: %d of %d frames empty", ph.Name, ph.Empty, ph.Frames)
+		}
+	}
+	if len(f.Phases) != 5 || frames != len(f.Intervals) {
+		t.Errorf("%d phases with %d frames in all, want 5 with the %d animation frames", len(f.Phases), frames, len(f.Intervals))
 	}
 	if p := percentile(f.Intervals, 50); p < 5 || p > 100 {
 		t.Errorf("median animation frame interval %.1f ms, want about 16.7", p)
@@ -116,7 +133,7 @@ func TestMeasureStubPage(t *testing.T) {
 	if seen.MinStart > 0 || seen.MaxEnd < now*0.99 {
 		t.Errorf("views from %v to %v ns, want both ends of the trace", seen.MinStart, seen.MaxEnd)
 	}
-	if seen.MaxFirst < 10 {
+	if seen.MaxFirst < 50 {
 		t.Errorf("lanes scrolled to %v at most, want a scroll down the lanes", seen.MaxFirst)
 	}
 	if len(f.Exceptions) > 0 {

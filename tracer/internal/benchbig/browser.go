@@ -48,8 +48,13 @@ type browserFigures struct {
 	// the times between consecutive rAF callbacks over the same motion.
 	Draw, Intervals []float64
 	// Views is the number of setView and scrollLanes calls the motion
-	// made; Lanes the lanes the page reported.
+	// made; Lanes the lanes the page had on screen.
 	Views, Lanes int
+	// Requests is the number of window requests the page sent during the
+	// motion, -1 when the page does not say (window.concvizBig.requests).
+	Requests int
+	// Phases are the motion's phases, with their frames.
+	Phases []phase
 	// PeakRSS is the viz process's peak RSS, read after the motion.
 	PeakRSS int64
 	// Exceptions are the page's uncaught exceptions.
@@ -115,10 +120,6 @@ func startBrowser(ctx context.Context, path, dir string) (*browser, error) {
 		b.cancel()
 		return nil, fmt.Errorf("start chromium: %w", err)
 	}
-	if _, err := chromedp.Run(tctx, chromedp.Navigate("about:blank")); err != nil {
-		b.cancel()
-		return nil, fmt.Errorf("start chromium: %w", err)
-	}
 	return b, nil
 }
 
@@ -134,6 +135,16 @@ func (b *browser) listen(ev any) {
 		b.exceptions = append(b.exceptions, text)
 		b.mu.Unlock()
 	}
+}
+
+// phase is one phase of the scripted motion: the frames the page drew in
+// it, and how many of them showed no span at all, which a draw time alone
+// would not tell (an empty frame is quick to draw). Empty is -1 when the
+// page does not say what it drew (window.concvizBig.drawn).
+type phase struct {
+	Name   string `json:"name"`
+	Frames int    `json:"frames"`
+	Empty  int    `json:"empty"`
 }
 
 // vizInBrowser opens file with `viz open` and measures it in the browser:
@@ -220,11 +231,14 @@ func (b *browser) measure(url string, t0 time.Time, motion time.Duration, f *bro
 		Intervals []float64 `json:"intervals"`
 		Views     int       `json:"views"`
 		Lanes     int       `json:"lanes"`
+		Requests  int       `json:"requests"`
+		Phases    []phase   `json:"phases"`
 	}
 	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		return fmt.Errorf("decode the page's frame times: %w", err)
 	}
 	f.Draw, f.Intervals, f.Views, f.Lanes = m.Draw, m.Intervals, m.Views, m.Lanes
+	f.Requests, f.Phases = m.Requests, m.Phases
 	b.mu.Lock()
 	f.Exceptions = slices.Clone(b.exceptions)
 	b.mu.Unlock()
@@ -264,56 +278,85 @@ func readURL(ctx context.Context, r io.Reader, g *group, log *tail) (string, err
 }
 
 // motionJS pans and zooms across the whole trace as a user would, one
-// step per animation frame for the duration formatted into it, through the page's own
-// window.concvizBig.setView and scrollLanes: from the whole trace into a
-// millisecond at its middle and out again; across the whole trace at a
-// twentieth, a two-thousandth of it and a millisecond wide; then down the
-// lanes and up again over the whole trace. It returns, as JSON, the draw
-// durations the page recorded meanwhile and the intervals between the
-// animation frames, measured in the page.
+// step per animation frame for the duration formatted into it, through
+// the page's own window.concvizBig.setView and scrollLanes, in phases: from
+// the whole trace into a millisecond at its middle and out again; a drag
+// across the whole trace with a twentieth of it in view; drags at a
+// two-thousandth of the trace and at a millisecond, a quarter of the view
+// a frame (a fast hand), from five places spread over the whole trace;
+// then down the lanes a quarter of a screen a frame and up again, with
+// the whole trace in view. It returns, as JSON, the draw durations the
+// page recorded meanwhile, the intervals between the animation frames,
+// measured in the page, and for each phase how many frames it drew and how
+// many of them showed no span at all (a view whose window had not come).
 const motionJS = `(async () => {
 	const big = window.concvizBig, duration = %d;
 	const v0 = big.viewport(), now = v0.now, ms = 1e6;
-	const f0 = big.frames.length, intervals = [];
-	let views = 0, last = null, start = null;
+	const f0 = big.frames.length, r0 = big.requests ? big.requests.length : 0, intervals = [];
+	let views = 0, last = null, start = null, prev = -1;
 	const view = (s, e) => { big.setView(Math.max(0, Math.round(s)), Math.min(now, Math.round(e))); views++; };
-	const zoom = (p) => {
-		const w = Math.exp(Math.log(now) + (Math.log(ms) - Math.log(now)) * (1 - Math.abs(2 * p - 1)));
+	// framesIn is about how many frames a phase of this share gets.
+	const framesIn = (share) => share * duration / 1000 * 60;
+	const zoom = (q) => {
+		const w = Math.exp(Math.log(now) + (Math.log(ms) - Math.log(now)) * (1 - Math.abs(2 * q - 1)));
 		view(now / 2 - w / 2, now / 2 + w / 2);
 	};
-	const widths = [now / 20, now / 2000, ms];
-	const pan = (p) => {
-		const level = Math.min(widths.length - 1, Math.floor(p * widths.length));
-		const q = p * widths.length - level, w = widths[level];
-		view(q * (now - w), q * (now - w) + w);
+	// drag pans with w in view over segs stretches spread over the whole
+	// trace, each as far as a quarter of the view a frame takes it.
+	const drag = (w, segs, share) => (q) => {
+		const seg = Math.min(segs - 1, Math.floor(q * segs)), r = q * segs - seg;
+		const dist = Math.min((now - w) / segs, framesIn(share) / segs * w / 4);
+		const s = seg / segs * (now - w) + r * dist;
+		view(s, s + w);
 	};
-	const step = Math.max(1, Math.round(v0.lanes / 120));
 	let scrolled = 0;
-	const scroll = (p) => {
-		if (p < 0.01) view(0, now);
-		const n = p < 0.5 ? step : -step;
-		if (p >= 0.5 && scrolled <= 0) return;
+	const lanes = (q) => {
+		if (scrolled === 0 && q < 0.5) view(0, now);
+		const n = Math.max(1, Math.round(v0.lanes / 4)) * (q < 0.5 ? 1 : -1);
+		if (q >= 0.5 && scrolled <= 0) return;
 		big.scrollLanes(n);
 		scrolled += n;
 		views++;
 	};
+	const phases = [
+		{name: "zoom whole-1ms-whole", share: 0.3, step: zoom},
+		{name: "drag at 1/20", share: 0.15, step: null},
+		{name: "drag at 1/2000", share: 0.15, step: null},
+		{name: "drag at 1ms", share: 0.2, step: null},
+		{name: "scroll lanes", share: 0.2, step: lanes},
+	];
+	phases[1].step = drag(now / 20, 1, phases[1].share);
+	phases[2].step = drag(now / 2000, 5, phases[2].share);
+	phases[3].step = drag(ms, 5, phases[3].share);
+	for (const ph of phases) { ph.frames = 0; ph.empty = 0; }
+	// spans counts what the page's last frame drew (window.concvizBig.drawn,
+	// where the page has it: spans a count or a list per lane).
+	const spans = () => big.drawn.reduce((n, l) => n + (typeof l.spans === "number" ? l.spans : (l.spans || []).length), 0);
 	await new Promise((resolve) => {
 		const frame = (t) => {
 			if (last !== null) intervals.push(t - last);
 			last = t;
+			// The page drew the previous phase's view before this callback.
+			if (prev >= 0) {
+				phases[prev].frames++;
+				if (big.drawn && spans() === 0) phases[prev].empty++;
+			}
 			if (start === null) start = t;
-			const p = (t - start) / duration;
+			let p = (t - start) / duration;
 			if (p >= 1) { resolve(); return; }
-			if (p < 0.3) zoom(p / 0.3);
-			else if (p < 0.8) pan((p - 0.3) / 0.5);
-			else scroll((p - 0.8) / 0.2);
+			let i = 0;
+			while (i < phases.length - 1 && p >= phases[i].share) { p -= phases[i].share; i++; }
+			phases[i].step(Math.min(1, p / phases[i].share));
+			prev = i;
 			requestAnimationFrame(frame);
 		};
 		requestAnimationFrame(frame);
 	});
-	// The frame that drew the last view comes after it was set.
-	await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-	return JSON.stringify({draw: big.frames.slice(f0), intervals, views, lanes: v0.lanes});
+	const requests = big.requests ? big.requests.length - r0 : -1;
+	return JSON.stringify({
+		draw: big.frames.slice(f0), intervals, views, lanes: v0.lanes, requests,
+		phases: phases.map((ph) => ({name: ph.name, frames: ph.frames, empty: big.drawn ? ph.empty : -1})),
+	});
 })()`
 
 // percentile returns the p-th percentile (0 to 100) of v, sorting it.

@@ -212,10 +212,16 @@ func printBrowser(w io.Writer, f browserFigures, size int64) {
 	fmt.Fprintf(w, "viz open in headless chromium (%dx%d): first frame with spans drawn %.2f s after the exec of viz (target < 3 s: %s); URL printed after %.2f s, index done after %.1f s\n",
 		windowWidth, windowHeight, f.FirstFrame.Seconds(), met(f.FirstFrame < 3*time.Second), f.Served.Seconds(), f.Indexed.Seconds())
 	draws := len(f.Draw)
-	fmt.Fprintf(w, "frame draw time while panning and zooming the whole trace for %s: p50 %.2f ms, p95 %.2f ms (target < 16 ms: %s), max %.2f ms; %d frames drawn, %d views set over %d lanes\n",
+	fmt.Fprintf(w, "frame draw time while panning and zooming the whole trace for %s: p50 %.2f ms, p95 %.2f ms (target < 16 ms: %s), max %.2f ms; %d frames drawn, %d views set, %d lanes on screen\n",
 		motionDuration, percentile(f.Draw, 50), percentile(f.Draw, 95), met(draws > 0 && percentile(f.Draw, 95) < 16), percentile(f.Draw, 100), draws, f.Views, f.Lanes)
-	fmt.Fprintf(w, "requestAnimationFrame interval meanwhile: p50 %.1f ms, p95 %.1f ms, max %.1f ms; %d of %d intervals over %.0f ms (long frames)\n",
-		percentile(f.Intervals, 50), percentile(f.Intervals, 95), percentile(f.Intervals, 100), countOver(f.Intervals, longFrame), len(f.Intervals), longFrame)
+	fmt.Fprintf(w, "requestAnimationFrame interval meanwhile: p50 %.1f ms, p95 %.1f ms, max %.1f ms; %d of %d intervals over %.0f ms (long frames); %d window requests sent\n",
+		percentile(f.Intervals, 50), percentile(f.Intervals, 95), percentile(f.Intervals, 100), countOver(f.Intervals, longFrame), len(f.Intervals), longFrame,
+		f.Requests)
+	var phases []string
+	for _, ph := range f.Phases {
+		phases = append(phases, fmt.Sprintf("%s %d of %d", ph.Name, ph.Empty, ph.Frames))
+	}
+	fmt.Fprintf(w, "frames that showed no span, by phase of the motion: %s\n", strings.Join(phases, ", "))
 	fmt.Fprintf(w, "viz peak RSS / file size: %.2fx, %.1f MB (target <= 2.50: %s; the server process, after indexing and the motion)\n",
 		float64(f.PeakRSS)/float64(size), float64(f.PeakRSS)/1e6, met(float64(f.PeakRSS)/float64(size) <= 2.5))
 	for _, e := range f.Exceptions {
