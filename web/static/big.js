@@ -28,6 +28,7 @@
 //   setView(s, e)  show [s, e] ns, as a zoom or pan would
 //   scrollLanes(n) scroll by n lanes, as the wheel would
 //   requests       the window requests sent: [{start, end, px, first, count}]
+//                  (the oldest are dropped past 5,000)
 //   drawn          the lanes of the last frame: [{pos, id, name, spans}],
 //                  spans being the rectangles drawn
 //   warnings, error, stats   the index's status as last polled
@@ -64,6 +65,9 @@ const NAME_BLOCK = 200;
 // How often the status is polled while the index builds, and how often at
 // most the window is refreshed as the indexed prefix grows.
 const POLL_MS = 250;
+// Until the first generation is indexed the status is polled faster, since
+// the first frame waits for it.
+const FIRST_POLL_MS = 50;
 const REFRESH_MS = 500;
 // The states that are waits (as in timeline.js).
 const BLOCKED = new Set([
@@ -236,7 +240,7 @@ export function bigView(id) {
       status.textContent = `cannot read the trace's status: ${err.message}`;
       status.dataset.state = 'error';
     }
-    if (!info || !info.stats.done) pollTimer = setTimeout(poll, POLL_MS);
+    if (!info || !info.stats.done) pollTimer = setTimeout(poll, info?.ready ? POLL_MS : FIRST_POLL_MS);
   }
 
   function setInfo(b) {
@@ -357,7 +361,7 @@ export function bigView(id) {
     inflight = mine;
     lastRefresh = performance.now();
     exposed.requests.push({...q});
-    if (exposed.requests.length > 1000) exposed.requests.splice(0, 500);
+    if (exposed.requests.length > 5000) exposed.requests.splice(0, 2500);
     try {
       const res = await fetch(`${api}/window?start=${q.start}&end=${q.end}&px=${q.px}&first=${q.first}&count=${q.count}`, {signal: ctl.signal, cache: 'no-store'});
       const body = await res.json();
@@ -445,7 +449,6 @@ export function bigView(id) {
     drawSelection(g);
     const dt = performance.now() - t0;
     exposed.frames.push(dt);
-    if (exposed.frames.length > 20000) exposed.frames.splice(0, 10000);
     if (spans > 0 && exposed.firstFrameAt == null) exposed.firstFrameAt = performance.now();
     maybeFetch(g);
     if (hover) showTip(hover.x, hover.y);
