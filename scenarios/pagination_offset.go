@@ -14,15 +14,15 @@ var paginationOffset = Scenario{
 	Statement: "A reader pages through nine posts in a real SQLite database, newest first, three " +
 		"at a time, with LIMIT 3 OFFSET n. Between two pages a writer goroutine inserts a newer " +
 		"post. Does the reader see every post exactly once?",
-	Failure: "No: it reads some posts twice. OFFSET 3 means \"skip the first three rows as the " +
-		"table is now\", not \"start after the last row I read\". The writer's new post lands at " +
-		"the top, every older row moves down one place, and the last post of the previous page " +
-		"comes back as the first of the next one: posts 7, 5, 3 and 1 are read twice. A delete " +
-		"moves rows the other way, so a row is skipped instead; oldest-first order does not " +
-		"help, because there a new row lands at the end, but a delete still skips a row and a " +
-		"row inserted with an older time still repeats one. The scenario makes the insert land " +
-		"between two page reads every time (the reader waits for the writer after each page), " +
-		"where a real reader would need a writer to be unlucky.",
+	Failure: "No: posts 7, 5, 3 and 1 are read twice. OFFSET 3 means \"skip the first three " +
+		"rows of the table as it is now\", not \"continue after the last row I read\". Each new " +
+		"post lands at the top, every older row moves down one place, and the last post of a " +
+		"page comes back as the first of the next. A delete moves rows up instead, so a row is " +
+		"skipped. Oldest-first order does not save OFFSET: new rows then land at the end, " +
+		"harmlessly, but a delete still skips a row and a row inserted with an older timestamp " +
+		"still repeats one. The scenario makes the writer insert between every two page reads " +
+		"(the reader waits for it), so the repeats happen in every run; a real feed gets them " +
+		"whenever a write falls between two page requests.",
 	Fix: "Page with a keyset cursor: remember the (created_at, id) of the last row read and ask " +
 		"for the rows after it, WHERE (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC. " +
 		"A row's place no longer depends on how many rows came before it, so inserts and deletes " +
@@ -111,12 +111,10 @@ func readEveryPost(ctx context.Context, nextPage func(db *sql.DB, last post) ([]
 
 	var twice, missed []int64
 	for id := int64(9); id >= 1; id-- {
-		switch reads[id] {
-		case 0:
-			missed = append(missed, id)
-		case 1:
-		default:
+		if reads[id] > 1 {
 			twice = append(twice, id)
+		} else if reads[id] == 0 {
+			missed = append(missed, id)
 		}
 	}
 	if len(twice) > 0 || len(missed) > 0 {
