@@ -60,6 +60,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
@@ -78,7 +79,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	// An interrupt cancels the run, so that the children in process groups
+	// of their own (viz, chromium, go tool trace and its gigabytes) are
+	// killed on the way out instead of outliving it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchbig:", err)
 		os.Exit(1)
 	}
