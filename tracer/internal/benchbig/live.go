@@ -165,9 +165,9 @@ type liveStep struct {
 	// websocket.
 	readerMax time.Duration
 	// behindAt is when the lag first passed liveBehind, from the start;
-	// caughtUp is when, after that, an update arrived less than
-	// liveBehind after its newest event, from the end of the handing off
-	// (negative: before the end). Zero when it did not happen.
+	// caughtUp is when, after that, the client was current again, from
+	// the end of the handing off (negative: before the end). Zero when it
+	// did not happen.
 	behindAt, caughtUp time.Duration
 	behind, recovered  bool
 	// wall is from the run message to the end message; serverCPU is the
@@ -180,9 +180,7 @@ type liveStep struct {
 }
 
 // liveMessage is the part of web.Message that the measurement decodes from
-// the messages that are not updates. The end message's timeline, as large
-// as all the updates together, is skipped by the decoder without being
-// stored.
+// the messages that are not updates (decodeLive).
 type liveMessage struct {
 	Type   string `json:"type"`
 	Error  string `json:"error"`
@@ -190,6 +188,23 @@ type liveMessage struct {
 		Outcome scenarios.Outcome `json:"outcome"`
 		Output  string            `json:"output"`
 	} `json:"report"`
+}
+
+// decodeLive decodes a message that is not an update. Of an end message it
+// decodes the report alone, which comes before the timeline: the timeline
+// is as large as all the updates together, and decoding it only to drop
+// it would double this client's work.
+func decodeLive(data []byte, m *liveMessage) error {
+	if !bytes.HasPrefix(data, []byte(`{"type":"end"`)) {
+		return json.Unmarshal(data, m)
+	}
+	m.Type = web.MsgEnd
+	rest, ok := scanPast(data, `"report":`)
+	if !ok {
+		// An end without a report is small: it failed.
+		return json.Unmarshal(data, m)
+	}
+	return json.NewDecoder(bytes.NewReader(rest)).Decode(&m.Report)
 }
 
 // liveDelta is what the measurement needs of one goroutine of an update:
@@ -463,7 +478,7 @@ func (ls *liveServer) step(ctx context.Context, rate int) (liveStep, error) {
 				continue
 			}
 			var m liveMessage
-			if err := json.Unmarshal(data, &m); err != nil {
+			if err := decodeLive(data, &m); err != nil {
 				done <- ended{arrivals: arrivals, err: fmt.Errorf("live: decode a %.20q message: %w", data, err)}
 				return
 			}
@@ -563,8 +578,15 @@ wait:
 			st.lagMax = lag
 		}
 	}
+	// It caught up with the first update after falling behind that came
+	// in time again, or that brought the last generation of the handing
+	// off: after that there is nothing newer to show.
 	for _, a := range as {
-		if st.behind && a.at.Sub(st.start) > st.behindAt && a.at.Sub(time.Unix(0, a.wall)) <= liveBehind {
+		if !st.behind || a.at.Sub(st.start) <= st.behindAt {
+			continue
+		}
+		newest := time.Unix(0, a.wall)
+		if a.at.Sub(newest) <= liveBehind || !newest.Before(st.end.Add(-tracer.TracePeriod)) {
 			st.recovered, st.caughtUp = true, a.at.Sub(st.end)
 			break
 		}
