@@ -216,6 +216,12 @@ func (s *Server) handleBigLanes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, BigLanes{Total: b.x.LaneCount(false), First: first, Lanes: lanes})
 }
 
+// maxLanePixels bounds count × px of a window request. A lane's answer
+// holds at most about two spans a pixel, so this bounds an answer to a few
+// million spans however it is asked, while a screen of a hundred lanes at
+// 16,000 pixels (a view asks for about a tenth of that) stays within it.
+const maxLanePixels = 1 << 21
+
 // handleBigWindow answers a window: ?start=&end= in ns since the first
 // event, px the width on screen, first and count the lanes. Its body is the
 // compact form of PROTOCOL.md, written by appendWindow.
@@ -230,8 +236,12 @@ func (s *Server) handleBigWindow(w http.ResponseWriter, r *http.Request) {
 	px := p.int("px", 0, 1, index.MaxPixels)
 	first := p.int("first", 0, 0, 1<<31-1)
 	count := p.int("count", 50, 1, index.MaxLanes)
-	if p.err == nil && end <= start {
+	switch {
+	case p.err != nil:
+	case end <= start:
 		p.err = fmt.Errorf("end (%d) must be after start (%d)", end, start)
+	case count*px > maxLanePixels:
+		p.err = fmt.Errorf("count × px is %d, over %d: ask for fewer lanes or pixels", count*px, maxLanePixels)
 	}
 	if p.err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: p.err.Error()})

@@ -251,6 +251,7 @@ func TestBigAPI(t *testing.T) {
 			{fmt.Sprintf("/api/big/1/window?start=0&end=10&px=%d", index.MaxPixels+1), "want 1 to", 400},
 			{fmt.Sprintf("/api/big/1/window?start=0&end=10&px=10&count=%d", index.MaxLanes+1), "count=", 400},
 			{"/api/big/1/window?start=0&end=10&px=10&first=-3", "first=-3", 400},
+			{fmt.Sprintf("/api/big/1/window?start=0&end=10&px=%d&count=1000", index.MaxPixels), "ask for fewer lanes or pixels", 400},
 			{"/api/big/1/lanes?count=0", "count=0", 400},
 			{"/api/big/1/lanes?first=abc", "want an integer", 400},
 			{"/api/big/1/stacks/-1", "want a stack index", 400},

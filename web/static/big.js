@@ -53,6 +53,8 @@ const DRAG_PX = 4;
 // The server's bounds (index.MaxPixels, index.MaxLanes).
 const MAX_PIXELS = 16384;
 const MAX_LANES = 1000;
+// The server's bound on lanes × pixels of one window (maxLanePixels).
+const MAX_LANE_PIXELS = 1 << 21;
 // A window request covers this many view widths on each side of the view,
 // and this many lanes above and below it, so that pans draw real spans.
 const OVERSCAN = 0.5;
@@ -327,7 +329,7 @@ export function bigView(id) {
     const px = Math.max(1, Math.min(MAX_PIXELS, Math.round((g.x1 - g.x0) * (end - start) / width)));
     const first = Math.max(0, g.firstLane - OVERSCAN_LANES);
     const count = Math.max(1, Math.min(MAX_LANES, g.rows + 2 * OVERSCAN_LANES));
-    return {start, end, px, first, count};
+    return {start, end, px: Math.min(px, Math.floor(MAX_LANE_PIXELS / count)), first, count};
   }
 
   // covers says that an answer to q serves the view: it spans the view's
