@@ -141,6 +141,8 @@ export function bigView(id) {
   // drag is the pointer gesture under way, or null; hover the pointer.
   let drag = null;
   let hover = null;
+  // tipFor is the span the tooltip describes ({l, i}), or null.
+  let tipFor = null;
   // pollTimer paces the status polls.
   let pollTimer = 0;
   // exposed is window.concvizBig's state.
@@ -446,6 +448,7 @@ export function bigView(id) {
     ctx.fillStyle = colors.panel;
     ctx.fillRect(0, 0, g.w, g.h);
     const spans = drawLanes(g);
+    if (!win) drawWaiting(g);
     drawLabels(g);
     drawAxis(g);
     drawSelection(g);
@@ -632,6 +635,19 @@ export function bigView(id) {
     ctx.fillText('GOROUTINE', 10, AXIS_H / 2);
   }
 
+  // drawWaiting says, until a window is answered, what the view waits for.
+  function drawWaiting(g) {
+    let text = 'Reading the trace…';
+    if (info?.error) text = info.error;
+    else if (info && !info.ready) text = `Indexing the first generation of the trace… (${fmtMB(info.stats.bytes)} read)`;
+    ctx.font = `13px ${colors.sans}`;
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'middle';
+    ctx.fillStyle = colors.muted;
+    ctx.fillText(text, (g.x0 + g.x1) / 2, AXIS_H + Math.min(120, (g.h - AXIS_H) / 2));
+    ctx.textAlign = 'left';
+  }
+
   function drawSelection(g) {
     if (!drag || !drag.select || !drag.moved) return;
     const a = Math.max(g.x0, Math.min(drag.x, drag.x2));
@@ -666,6 +682,8 @@ export function bigView(id) {
     if (x < LABEL_W || e.button !== 0) return;
     canvas.setPointerCapture(e.pointerId);
     drag = {x, y: e.clientY, x2: x, view: {...view}, top: scroll.scrollTop, select: e.shiftKey, moved: false};
+    hover = null;
+    hideTip();
   }
 
   function pointerMove(e) {
@@ -744,6 +762,7 @@ export function bigView(id) {
 
   function hideTip() {
     tooltip.hidden = true;
+    tipFor = null;
   }
 
   // spanAtPoint returns the span under (x, y) of the last window, with
@@ -778,6 +797,12 @@ export function bigView(id) {
       return;
     }
     const {pos, l, i} = hit;
+    // The same span as the last frame's tooltip: only move it.
+    if (tipFor && tipFor.l === l && tipFor.i === i) {
+      place(x, y);
+      return;
+    }
+    tipFor = {l, i};
     const state = win.states[l.state[i]];
     const lane = names.get(pos);
     tooltip.textContent = '';
