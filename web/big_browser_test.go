@@ -495,4 +495,25 @@ func TestBigScreenshot(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond)
 	shot(base + "-dark.png")
+	// Zoomed in to 200 µs, where spans are wide enough for their reasons,
+	// with the tooltip of a busy lane's span.
+	media.Features[0].Value = "light"
+	if _, err := chromedp.Call(b.ctx, emulation.SetEmulatedMedia, media); err != nil {
+		t.Fatal(err)
+	}
+	st = readBig(t, b)
+	mid := st.Viewport.Now / 2
+	eval[any](t, b, fmt.Sprintf(`window.concvizBig.setView(%f, %f)`, mid, mid+200000))
+	waitBig(t, b, "the zoomed view drawn", func(st bigPage) bool {
+		r := st.Requests[len(st.Requests)-1]
+		return float64(r.End-r.Start)/float64(r.Px) < 500 && drawnSpans(st) > 0
+	})
+	for x := 400.0; x < 1400; x += 5 {
+		chromedp.Run(b.ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, x, 140))
+		if eval[bool](t, b, `!!document.querySelector('.tooltip:not([hidden]) pre')`) {
+			break
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	shot(base + "-zoom.png")
 }

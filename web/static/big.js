@@ -226,7 +226,6 @@ export function bigView(id) {
 
   drawLegend();
   poll();
-  canvas.focus();
 
   // ---- status ----
 
@@ -469,6 +468,8 @@ export function bigView(id) {
     const mixed = STATE_NAMES.map(() => []);
     const merged = STATE_NAMES.map(() => []);
     const drawn = [];
+    // labels are flat [x0, x1, y, reason, state] runs of the reasons to write.
+    const labels = [];
     let count = 0;
     const byPos = new Map();
     if (win) win.lanes.forEach((l, i) => byPos.set(win.first + i, l));
@@ -513,6 +514,8 @@ export function bigView(id) {
         const m = l.merged[i];
         const list = m < 0 ? mixed[st] : m > 0 ? merged[st] : rects[st];
         list.push(from, by, pb - from);
+        // A wait wide enough for its reason carries it, as in timeline.js.
+        if (m === 0 && pb - from > 60 && l.reason[i] && BLOCKED.has(name)) labels.push(from, pb, by, l.reason[i], st);
         count++;
         row.spans++;
       }
@@ -526,6 +529,17 @@ export function bigView(id) {
       fillRuns(merged[st], color, 0.7);
       // A mixed one had no state covering half of it: hatched.
       fillRuns(mixed[st], hatch(color), 1);
+    }
+    ctx.font = `600 10.5px ${colors.sans}`;
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'left';
+    for (let k = 0; k < labels.length; k += 5) {
+      const [a, b, y, r, st] = labels.slice(k, k + 5);
+      const text = win.reasons[r];
+      const tw = ctx.measureText(text).width;
+      if (b - a < tw + 12) continue;
+      ctx.fillStyle = textOn(colors.state[STATE_NAMES[st]] || '#888888');
+      ctx.fillText(text, Math.max(a + 6, (a + b - tw) / 2), y + BAR_H / 2 + 0.5);
     }
     return count;
   }
@@ -605,7 +619,7 @@ export function bigView(id) {
     ctx.moveTo(0, AXIS_H - 0.5);
     ctx.lineTo(g.w, AXIS_H - 0.5);
     ctx.stroke();
-    const {ticks: ts} = ticks(view, Math.max(2, Math.floor((g.x1 - g.x0) / 110)));
+    const {step, ticks: ts} = ticks(view, Math.max(2, Math.floor((g.x1 - g.x0) / 110)));
     ctx.font = `11px ${colors.mono}`;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
@@ -614,7 +628,7 @@ export function bigView(id) {
     ctx.beginPath();
     for (const t of ts) {
       const x = Math.round(timeToX(t, view, g.x0, g.x1)) + 0.5;
-      ctx.fillText(formatDuration(t), x, AXIS_H / 2);
+      ctx.fillText(tickLabel(t, step), x, AXIS_H / 2);
       ctx.moveTo(x, AXIS_H);
       ctx.lineTo(x, g.h);
     }
@@ -883,6 +897,25 @@ function fmtCount(n) {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
   return String(n);
+}
+
+// tickLabel writes tick time t of a step: deep into a long trace the ticks
+// are microseconds apart at hundreds of seconds, so the label carries as
+// many decimals as the step needs ("697.02 ms", "697.04 ms").
+function tickLabel(t, step) {
+  if (t === 0) return '0';
+  const units = [[1e9, 's'], [1e6, 'ms'], [1e3, 'µs'], [1, 'ns']];
+  const [ns, name] = units.find(([n]) => Math.abs(t) >= n) || units[3];
+  const digits = Math.max(0, Math.min(9, Math.ceil(Math.log10(ns / step) - 1e-9)));
+  return `${(t / ns).toFixed(digits)} ${name}`;
+}
+
+// textOn returns a text colour readable on the colour hex.
+function textOn(hex) {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  if (!m) return '#000000';
+  const [r, g, b] = [m[1], m[2], m[3]].map((x) => parseInt(x, 16) / 255);
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.55 ? '#1b1f27' : '#ffffff';
 }
 
 // withAlpha turns "#rrggbb" into an rgba() of that colour.
