@@ -1,14 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/exp/trace"
 
 	"github.com/concviz/concviz/tracer"
 	"github.com/concviz/concviz/web"
@@ -194,4 +198,88 @@ func appendSpans(buf []byte, spans []tracer.Span) []byte {
 		buf = append(buf, '}')
 	}
 	return append(buf, ']')
+}
+
+// BenchmarkLiveBuilder measures the reader's half of the live pipeline
+// alone: the trace of the busy child at 800k events/s (recorded once, by a
+// real run) read with x/exp/trace and built into a timeline by the
+// streaming builder, flushing an update per generation as the live reader
+// does. ns/event is per goroutine event of the scenario.
+//
+//	go test ./tracer/internal/benchbig -run '^$' -bench LiveBuilder -count 5
+//
+// CONCVIZ_BENCH_TRACE names a file that keeps the recorded trace from one
+// invocation to the next, so that two builds of the builder read the same
+// trace.
+func BenchmarkLiveBuilder(b *testing.B) {
+	raw, spans := liveTrace(b)
+	b.SetBytes(int64(raw.Len()))
+	// CPU time (both threads of a GC included) is steadier than wall
+	// time on a shared machine.
+	cpu0, _ := liveCPU()
+	for b.Loop() {
+		bl := tracer.NewBuilder(true)
+		r, err := trace.NewReader(bytes.NewReader(raw.Bytes()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		gen := 0
+		for {
+			ev, err := r.ReadEvent()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ev.Kind() == trace.EventSync && gen > 0 && bl.Dirty() {
+				bl.Flush()
+			}
+			if ev.Kind() == trace.EventSync {
+				gen++
+			}
+			bl.Event(&ev)
+		}
+		bl.Finish()
+	}
+	cpu1, _ := liveCPU()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*spans), "ns/event")
+	b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N*spans), "cpu-ns/event")
+}
+
+// liveTrace returns the trace of a run of the busy child at 800k events/s
+// and the number of its scenario's goroutine events, from the file
+// CONCVIZ_BENCH_TRACE names if it exists, else from a new run (saved there
+// when it is set).
+func liveTrace(b *testing.B) (*bytes.Buffer, int) {
+	file := os.Getenv("CONCVIZ_BENCH_TRACE")
+	if data, err := os.ReadFile(file); file != "" && err == nil {
+		tl, err := tracer.ReadTrace(bytes.NewReader(data), tracer.ReadOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return bytes.NewBuffer(data), scenarioSpans(tl)
+	}
+	var raw bytes.Buffer
+	res, err := tracer.Run(context.Background(), tracer.RunOptions{Scenario: liveScenarioID, Variant: liveVariant(800_000), TraceOut: &raw, Timeout: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if file != "" {
+		if err := os.WriteFile(file, raw.Bytes(), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return &raw, scenarioSpans(res.Timeline)
+}
+
+// scenarioSpans counts the spans of the visible goroutines.
+func scenarioSpans(tl *tracer.Timeline) int {
+	n := 0
+	for _, g := range tl.Goroutines {
+		if !g.Hidden {
+			n += len(g.Spans)
+		}
+	}
+	return n
 }
