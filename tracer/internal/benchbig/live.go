@@ -159,6 +159,8 @@ type liveStep struct {
 	// child handed off: now minus the wall time of the newest event the
 	// client had.
 	lagP50, lagMax time.Duration
+	// traceRate is the child's trace, in bytes per second of handing off.
+	traceRate float64
 	// readerMax is the largest lag sampled where tracer.Run hands the
 	// updates to the session, while the child handed off, or of an update
 	// handed out later; it leaves out the session, its JSON and the
@@ -322,8 +324,8 @@ func liveFiguresAt(ctx context.Context, w io.Writer, rates []int) error {
 	fmt.Fprintf(w, "live mode: busy child -> tracer.Run -> web session -> websocket client, %d ping-pong pairs paced every ms for %s per rate, trace generations of %s; behind = lag over %s (the page's threshold)\n",
 		livePairs, liveProduce, tracer.TracePeriod, liveBehind)
 	fmt.Fprintf(w, "machine: %s/%s, %d CPUs, %s, %s, load average %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuModel(), runtime.Version(), loadAverages())
-	fmt.Fprintln(w, "made/s: the child's events per second; shown/s: reaching the client; lag: now minus the newest event the client has, sampled every 10 ms while the child runs; reader max: the same where tracer.Run hands updates out, before the session, JSON and websocket; CPU: seconds of this process (server and client) and of the child")
-	fmt.Fprintf(w, "%10s %10s %10s %7s %9s %9s %10s %7s %7s  %s\n", "target/s", "made/s", "shown/s", "updates", "lag p50", "lag max", "reader max", "CPU viz", "CPU kid", "verdict")
+	fmt.Fprintln(w, "made/s: the child's events per second; trace/s: its trace; shown/s: reaching the client; lag: now minus the newest event the client has, sampled every 10 ms while the child runs; reader max: the same where tracer.Run hands updates out, before the session, JSON and websocket; CPU: seconds of this process (server and client) and of the child")
+	fmt.Fprintf(w, "%10s %10s %8s %10s %7s %9s %9s %10s %7s %7s  %s\n", "target/s", "made/s", "trace/s", "shown/s", "updates", "lag p50", "lag max", "reader max", "CPU viz", "CPU kid", "verdict")
 	var steps []liveStep
 	for _, rate := range rates {
 		st, err := ls.step(ctx, rate)
@@ -331,7 +333,7 @@ func liveFiguresAt(ctx context.Context, w io.Writer, rates []int) error {
 			return err
 		}
 		steps = append(steps, st)
-		fmt.Fprintf(w, "%10d %10.0f %10.0f %7d %9s %9s %10s %7.2f %7.2f  %s\n", st.rate, st.produced, st.delivered, st.updates,
+		fmt.Fprintf(w, "%10d %10.0f %5.1f MB %10.0f %7d %9s %9s %10s %7.2f %7.2f  %s\n", st.rate, st.produced, st.traceRate/1e6, st.delivered, st.updates,
 			liveMS(st.lagP50), liveMS(st.lagMax), liveMS(st.readerMax), st.serverCPU, st.childCPU, st.verdict())
 	}
 	fmt.Fprintln(w, liveSummary(steps))
@@ -537,6 +539,7 @@ wait:
 	probe.mu.Lock()
 	st.readerMax = max(st.readerMax, probe.maxLag)
 	probe.mu.Unlock()
+	st.traceRate = float64(probe.traceBytes.Load()) / st.end.Sub(st.start).Seconds()
 	var trips, startNS, endNS int64
 	if _, err := fmt.Sscanf(rep.Output, "trips %d start_ns %d end_ns %d", &trips, &startNS, &endNS); err != nil {
 		// A child cut short (a timeout) prints nothing: its start and end
@@ -603,6 +606,22 @@ type liveProbe struct {
 	mu     sync.Mutex
 	// maxLag is the largest lag of an update as it was handed out.
 	maxLag time.Duration
+	// traceBytes counts the bytes of trace read from the child.
+	traceBytes atomic.Int64
+}
+
+// countingWriter counts what passes through it to w.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	if c.w == nil {
+		return len(p), nil
+	}
+	return c.w.Write(p)
 }
 
 // run is the server's Run: tracer.Run, with every update noted on its way
@@ -621,12 +640,14 @@ func (p *liveProbe) run(ctx context.Context, opt tracer.RunOptions) (*tracer.Res
 			next(u)
 		}
 	}
+	opt.TraceOut = countingWriter{w: opt.TraceOut, n: &p.traceBytes}
 	return tracer.Run(ctx, opt)
 }
 
 // reset forgets the previous run.
 func (p *liveProbe) reset() {
 	p.newest.Store(0)
+	p.traceBytes.Store(0)
 	p.mu.Lock()
 	p.maxLag = 0
 	p.mu.Unlock()
