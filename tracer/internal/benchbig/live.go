@@ -166,12 +166,15 @@ type liveStep struct {
 	// handed out later; it leaves out the session, its JSON and the
 	// websocket.
 	readerMax time.Duration
-	// behindAt is when the lag first passed liveBehind, from the start;
-	// caughtUp is when, after that, the client was current again, from
-	// the end of the handing off (negative: before the end). Zero when it
-	// did not happen.
-	behindAt, caughtUp time.Duration
-	behind, recovered  bool
+	// behind says the lag passed liveBehind while the child handed off:
+	// first at behindAt from the start, for behindFor in all.
+	behind              bool
+	behindAt, behindFor time.Duration
+	// drain is how long after the end of the handing off the client had
+	// its last generation, the moment it was current again; drained is
+	// false when that never came (a run cut short).
+	drain   time.Duration
+	drained bool
 	// wall is from the run message to the end message; serverCPU is the
 	// CPU time of this process (server and client) and childCPU the
 	// child's, in seconds.
@@ -344,15 +347,18 @@ func liveFiguresAt(ctx context.Context, w io.Writer, rates []int) error {
 // verdict says in a few words how the step went.
 func (st liveStep) verdict() string {
 	var v string
-	switch {
-	case !st.behind:
+	if !st.behind {
 		v = "kept up"
-	case st.recovered && st.caughtUp < 0:
-		v = fmt.Sprintf("fell behind at %.1f s, caught up while the child still ran", st.behindAt.Seconds())
-	case st.recovered:
-		v = fmt.Sprintf("fell behind at %.1f s, caught up %.1f s after the child stopped", st.behindAt.Seconds(), st.caughtUp.Seconds())
+	} else {
+		v = fmt.Sprintf("behind for %.1f s of %.1f s (first at %.1f s)", st.behindFor.Seconds(), st.end.Sub(st.start).Seconds(), st.behindAt.Seconds())
+	}
+	switch {
+	case st.drained && st.drain <= tracer.TracePeriod:
+		v += ", current within a generation of the child's end"
+	case st.drained:
+		v += fmt.Sprintf(", current %s after the child stopped", liveMS(st.drain))
 	default:
-		v = fmt.Sprintf("fell behind at %.1f s and never caught up", st.behindAt.Seconds())
+		v += ", never shown the child's last events"
 	}
 	if st.outcome != scenarios.OK {
 		v += fmt.Sprintf(" (run ended %s)", st.outcome)
@@ -384,7 +390,7 @@ func liveSummary(steps []liveStep) string {
 	}
 	if kept+1 < len(steps) {
 		st := steps[kept+1]
-		fmt.Fprintf(&b, "; at %d (the child made %.0f) it shows %.0f/s and %s, lag up to %s",
+		fmt.Fprintf(&b, "; at %d (the child made %.0f) it shows %.0f/s: %s; lag up to %s",
 			st.rate, st.produced, st.delivered, st.verdict(), liveMS(st.lagMax))
 	} else {
 		b.WriteString("; it did not fall behind at any rate tried")
@@ -539,7 +545,6 @@ wait:
 	probe.mu.Lock()
 	st.readerMax = max(st.readerMax, probe.maxLag)
 	probe.mu.Unlock()
-	st.traceRate = float64(probe.traceBytes.Load()) / st.end.Sub(st.start).Seconds()
 	var trips, startNS, endNS int64
 	if _, err := fmt.Sscanf(rep.Output, "trips %d start_ns %d end_ns %d", &trips, &startNS, &endNS); err != nil {
 		// A child cut short (a timeout) prints nothing: its start and end
@@ -548,6 +553,7 @@ wait:
 		startNS, endNS = t0.UnixNano(), t0.Add(liveProduce).UnixNano()
 	}
 	st.start, st.end = time.Unix(0, startNS), time.Unix(0, endNS)
+	st.traceRate = float64(probe.traceBytes.Load()) / st.end.Sub(st.start).Seconds()
 	st.produced = float64(trips*tripEvents+int64(livePairs)*tickEvents*st.end.Sub(st.start).Milliseconds()) / st.end.Sub(st.start).Seconds()
 
 	as := res.arrivals
@@ -561,12 +567,17 @@ wait:
 		}
 	}
 	var lags []time.Duration
-	for _, s := range samples {
+	for i, s := range samples {
 		if s.at.Before(st.end) {
 			lags = append(lags, s.lag)
 			st.readerMax = max(st.readerMax, s.reader)
-			if s.lag > liveBehind && !st.behind {
-				st.behind, st.behindAt = true, s.at.Sub(st.start)
+			if s.lag > liveBehind {
+				if !st.behind {
+					st.behind, st.behindAt = true, s.at.Sub(st.start)
+				}
+				if i > 0 {
+					st.behindFor += s.at.Sub(samples[i-1].at)
+				}
 			}
 		}
 	}
@@ -581,16 +592,11 @@ wait:
 			st.lagMax = lag
 		}
 	}
-	// It caught up with the first update after falling behind that came
-	// in time again, or that brought the last generation of the handing
-	// off: after that there is nothing newer to show.
+	// The client is current again once an update brings the last
+	// generation of the handing off: there is nothing newer to show.
 	for _, a := range as {
-		if !st.behind || a.at.Sub(st.start) <= st.behindAt {
-			continue
-		}
-		newest := time.Unix(0, a.wall)
-		if a.at.Sub(newest) <= liveBehind || !newest.Before(st.end.Add(-tracer.TracePeriod)) {
-			st.recovered, st.caughtUp = true, a.at.Sub(st.end)
+		if !time.Unix(0, a.wall).Before(st.end.Add(-tracer.TracePeriod)) {
+			st.drained, st.drain = true, a.at.Sub(st.end)
 			break
 		}
 	}
