@@ -71,6 +71,8 @@ const POLL_MS = 250;
 // the first frame waits for it.
 const FIRST_POLL_MS = 50;
 const REFRESH_MS = 500;
+// A failed window request is tried again after this long.
+const RETRY_MS = 1000;
 // The states that are waits (as in timeline.js).
 const BLOCKED = new Set([
   'blocked-send', 'blocked-recv', 'blocked-select', 'blocked-mutex', 'blocked-rwmutex',
@@ -127,6 +129,8 @@ export function bigView(id) {
   // when the window was last asked for because the prefix grew.
   let inflight = null;
   let lastRefresh = 0;
+  // failedAt is when the last window request failed, or 0.
+  let failedAt = 0;
   // names caches lane names by position; nameBlocks the blocks asked for.
   const names = new Map();
   const nameBlocks = new Set();
@@ -354,6 +358,11 @@ export function bigView(id) {
     if (inflight && covers(inflight.q, g)) return;
     if (!stale && win && covers(win.q, g)) return;
     if (!info || (!info.ready && !info.stats.done)) return;
+    // After a failed request, wait a little rather than ask every frame.
+    if (performance.now() - failedAt < RETRY_MS) {
+      setTimeout(schedule, RETRY_MS);
+      return;
+    }
     fetchWindow(need(g));
   }
 
@@ -376,8 +385,14 @@ export function bigView(id) {
       if (follow) view = fitted();
       exposed.ready = true;
       if (body.done) exposed.done = true;
+      // The status line said a window failed: it says the index's again.
+      if (failedAt) {
+        failedAt = 0;
+        setInfo(info);
+      }
     } catch (err) {
       if (err.name === 'AbortError') return;
+      failedAt = performance.now();
       status.textContent = `cannot read the window: ${err.message}`;
       status.dataset.state = 'error';
     } finally {
