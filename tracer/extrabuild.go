@@ -19,14 +19,17 @@ import (
 // A scenario whose Link names a package runs in a child of its own: the
 // child harness plus that package, built with the local Go toolchain the
 // first time such a scenario runs in this process. The package is one viz
-// must not compile (a pure-Go SQLite takes about a minute on two cores,
-// longer than all the rest), so neither viz nor the race child imports it;
-// only this child pays for it, once per machine thanks to Go's build cache.
+// must not compile: the pure-Go SQLite takes 45 s to compile on two idle
+// cores, about as long as the rest of the module and its dependencies
+// together. So neither viz nor the race child imports it; only this child
+// pays for it, once per machine thanks to Go's build cache, and a build
+// after the first only links (one to two seconds).
 
 // linkBuildTimeout bounds the build of a linked child. A cold build of the
-// SQLite child takes 45 s on an idle two-core machine (60 s with -race);
-// a busy one may need several times that, and a build that is cut short
-// must start again from the packages it did finish.
+// SQLite child takes 45 s on an idle two-core machine (60 s with -race,
+// 80-90 s from an empty build cache on a loaded one); a busy machine may
+// need several times that. A build cut short keeps the packages it
+// finished in Go's cache, so the next try resumes from there.
 const linkBuildTimeout = 10 * time.Minute
 
 // linkProgressEvery is how often a run that waits for a linked child's
