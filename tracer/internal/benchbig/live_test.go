@@ -22,7 +22,7 @@ import (
 //
 //	CONCVIZ_BENCH_LIVE=1 go test ./tracer/internal/benchbig -run TestLiveFigures -v
 //
-// It takes about two minutes and both cores, so it is not part of a plain
+// It takes about three minutes and both cores, so it is not part of a plain
 // go test. CONCVIZ_BENCH_LIVE_RATES=400000,800000 measures only those of
 // liveRates, to profile one step with -cpuprofile.
 func TestLiveFigures(t *testing.T) {
