@@ -363,6 +363,7 @@ func liveFiguresAt(ctx context.Context, w io.Writer, rates []int) error {
 			liveMS(st.lagP50), liveMS(st.lagMax), liveMS(st.readerMax), st.liveCores, st.wall.Seconds(), st.serverCPU, st.childCPU, st.verdict())
 	}
 	fmt.Fprintln(w, liveSummary(steps))
+	fmt.Fprintf(w, "what the page does when it falls behind: it checks every 100 ms how old its newest event is and, past %s, says \"behind the program by X\" (or \"waiting for the program\" when nothing new has come), and plain \"Running\" again once caught up (web/live_behind_browser_test.go)\n", liveBehind)
 	fmt.Fprintf(w, "load average after: %s\n", loadAverages())
 	return nil
 }
