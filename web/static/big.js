@@ -11,8 +11,10 @@
 // window the view needs if the last one does not cover it: a wider window
 // than the screen (a view's width each side, a few lanes above and below),
 // so that a pan draws real spans at once, with one request in flight at a
-// time, and a newer need aborting an older request. Rectangles are batched
-// by colour: one path and one fill per state.
+// time, and a newer need aborting an older request. Each answer is painted
+// once into a bitmap of one pixel row per lane (renderWindow); a frame draws
+// a lane with one scaled drawImage, so that its cost does not grow with the
+// spans of the window.
 //
 // For measurement, window.concvizBig is:
 //
@@ -30,7 +32,9 @@
 //   requests       the window requests sent: [{start, end, px, first, count}]
 //                  (the oldest are dropped past 5,000)
 //   drawn          the lanes of the last frame: [{pos, id, name, spans}],
-//                  spans being the rectangles drawn
+//                  spans counting the window's spans on screen
+//   renders        the time to paint each window answered into its bitmap,
+//                  in ms (outside the frames)
 //   warnings, error, stats   the index's status as last polled
 
 import {clampView, formatDuration, panView, ticks, timeToX, xToTime, zoomView} from './layout.js';
@@ -136,10 +140,8 @@ export function bigView(id) {
   const nameBlocks = new Set();
   // stacks caches the stack table's entries asked for (promises).
   const stacks = new Map();
-  // colors is the palette, read from the stylesheet; patterns the hatches
-  // of mixed spans, by colour.
+  // colors is the palette, read from the stylesheet.
   let colors = readColors();
-  let patterns = new Map();
   // frame is the pending requestAnimationFrame id.
   let frame = 0;
   // drag is the pointer gesture under way, or null; hover the pointer.
@@ -150,7 +152,7 @@ export function bigView(id) {
   // pollTimer paces the status polls.
   let pollTimer = 0;
   // exposed is window.concvizBig's state.
-  const exposed = {firstFrameAt: null, frames: [], ready: false, done: false, requests: [], drawn: []};
+  const exposed = {firstFrameAt: null, frames: [], renders: [], ready: false, done: false, requests: [], drawn: []};
 
   document.body.textContent = '';
   document.body.classList.add('bigv-page');
@@ -198,7 +200,7 @@ export function bigView(id) {
   scroll.addEventListener('scroll', () => { hideTip(); schedule(); }, {passive: true});
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => {
     colors = readColors();
-    patterns = new Map();
+    if (win) renderWindow(win).then(schedule);
     drawLegend();
     schedule();
   });
@@ -217,6 +219,7 @@ export function bigView(id) {
     get done() { return exposed.done; },
     get requests() { return exposed.requests; },
     get drawn() { return exposed.drawn; },
+    get renders() { return exposed.renders; },
     get warnings() { return info?.stats.warnings || []; },
     get error() { return info?.error || ''; },
     get stats() { return info ? {...info.stats} : null; },
@@ -379,7 +382,10 @@ export function bigView(id) {
       const body = await res.json();
       if (!res.ok) throw new Error(body.error || res.statusText);
       if (inflight !== mine) return;
-      win = decode(body, q);
+      const w = decode(body, q);
+      await renderWindow(w);
+      if (inflight !== mine) return;
+      win = w;
       total = Math.max(total, body.total);
       now = Math.max(now, body.now_ns);
       if (follow) view = fitted();
@@ -475,21 +481,79 @@ export function bigView(id) {
     if (spans > 0 && exposed.firstFrameAt == null) exposed.firstFrameAt = end;
   }
 
-  // drawLanes draws the spans of the lanes on screen from the last window,
-  // batched by colour, and returns how many rectangles it drew.
+  // renderWindow paints a window into its bitmap once, when it arrives:
+  // one row of pixels per lane and one column per pixel of the window, in
+  // the colours of the spans (merged ones a little lighter, mixed ones
+  // striped with the grey of no single state). A frame then draws each lane
+  // with one drawImage, scaled and shifted to the view, however many spans
+  // it holds: a frame costs the same at 20 spans a lane as at 2,000.
+  async function renderWindow(w) {
+    const t0 = performance.now();
+    const res = w.res > 0 ? w.res : Math.max(1, (w.q.end - w.q.start) / w.q.px);
+    const width = Math.max(1, Math.min(MAX_PIXELS + 2, Math.ceil((w.q.end - w.q.start) / res)));
+    const height = Math.max(1, w.lanes.length);
+    const img = new ImageData(width, height);
+    const px = new Uint32Array(img.data.buffer);
+    const pal = palette(w.states);
+    w.lanes.forEach((l, row) => {
+      const base = row * width;
+      for (let i = 0; i < l.start.length; i++) {
+        const st = l.state[i];
+        if (pal.skip[st]) continue;
+        const a = Math.max(0, Math.floor((l.start[i] - w.q.start) / res));
+        const b = Math.min(width, Math.max(a + 1, Math.ceil((l.end[i] - w.q.start) / res)));
+        if (a >= b) continue;
+        const m = l.merged[i];
+        if (m < 0) {
+          for (let k = a; k < b; k++) px[base + k] = (k & 2) ? pal.grey : pal.plain[st];
+        } else {
+          px.fill(m > 0 ? pal.merged[st] : pal.plain[st], base + a, base + b);
+        }
+      }
+    });
+    w.bitmapRes = res;
+    // An ImageBitmap is ready to draw: the first frame that shows the
+    // window does not pay for uploading its pixels.
+    w.bitmap = await createImageBitmap(img);
+    exposed.renders.push(performance.now() - t0);
+  }
+
+  // palette is the colours of the states as pixels (ABGR, as a Uint32Array
+  // over RGBA bytes reads them on every machine a browser runs on).
+  function palette(states) {
+    const pix = (hex, alpha) => {
+      const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex) || [0, '88', '88', '88'];
+      const bg = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(colors.panel) || [0, 'ff', 'ff', 'ff'];
+      const ch = (k) => Math.round(alpha * parseInt(m[k], 16) + (1 - alpha) * parseInt(bg[k], 16));
+      return ((255 << 24) | (ch(3) << 16) | (ch(2) << 8) | ch(1)) >>> 0;
+    };
+    const color = (s) => colors.state[s] || colors.state['blocked-other'];
+    return {
+      skip: states.map((s) => s === 'done' || s === 'none'),
+      plain: Uint32Array.from(states, (s) => pix(color(s), 1)),
+      // A merged span stands for many spans of which its state covered
+      // most of the time: a little lighter, as timeline.js draws them.
+      merged: Uint32Array.from(states, (s) => pix(color(s), 0.7)),
+      grey: pix(colors.state['blocked-other'], 0.7),
+    };
+  }
+
+  // drawLanes draws the lanes on screen from the last window's bitmap,
+  // writes the reasons of waits wide enough to carry them, and returns how
+  // many spans of the window the frame shows.
   function drawLanes(g) {
     const {x0, x1} = g;
     const scale = (x1 - x0) / Math.max(1, view.end - view.start);
-    // rects[state] and mixed[state] are flat [x, y, w] runs.
-    const rects = STATE_NAMES.map(() => []);
-    const mixed = STATE_NAMES.map(() => []);
-    const merged = STATE_NAMES.map(() => []);
     const drawn = [];
     // labels are flat [x0, x1, y, reason, state] runs of the reasons to write.
     const labels = [];
     let count = 0;
-    const byPos = new Map();
-    if (win) win.lanes.forEach((l, i) => byPos.set(win.first + i, l));
+    const skip = win ? win.states.map((s) => s === 'done' || s === 'none') : [];
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x0, AXIS_H, x1 - x0, g.h - AXIS_H);
+    ctx.clip();
+    ctx.imageSmoothingEnabled = false;
     for (let r = 0; r < g.rows + 1; r++) {
       const pos = g.firstLane + r;
       if (pos >= total) break;
@@ -498,13 +562,18 @@ export function bigView(id) {
         ctx.fillStyle = colors.laneAlt;
         ctx.fillRect(x0, y, x1 - x0, LANE_H);
       }
-      const l = byPos.get(pos);
+      const k = win ? pos - win.first : -1;
+      const l = win && k >= 0 && k < win.lanes.length ? win.lanes[k] : null;
       const row = {pos, id: l ? l.id : 0, name: names.get(pos)?.name || '', spans: 0};
       drawn.push(row);
       if (!l) continue;
       const by = y + (LANE_H - BAR_H) / 2;
+      // The window's pixels of the view, scaled to the view's width.
+      const sx = (view.start - win.q.start) / win.bitmapRes;
+      const sw = (view.end - view.start) / win.bitmapRes;
+      ctx.drawImage(win.bitmap, sx, k, sw, 1, x0, by, x1 - x0, BAR_H);
+      // The spans in view, for the count and the reasons.
       const n = l.start.length;
-      // The first span that ends after the view's start.
       let lo = 0;
       let hi = n;
       while (lo < hi) {
@@ -512,41 +581,20 @@ export function bigView(id) {
         if (l.end[m] <= view.start) lo = m + 1;
         else hi = m;
       }
-      // lastPx is the pixel column drawn last: a span that falls in it
-      // entirely adds nothing (an older, finer window seen zoomed out).
-      let lastPx = -Infinity;
-      for (let i = lo; i < n; i++) {
-        const s = l.start[i];
-        if (s >= view.end) break;
+      for (let i = lo; i < n && l.start[i] < view.end; i++) {
         const st = l.state[i];
-        const name = win.states[st];
-        if (name === 'done' || name === 'none') continue;
-        const a = Math.max(x0, x0 + (s - view.start) * scale);
-        const b = Math.min(x1, x0 + (l.end[i] - view.start) * scale);
-        const pa = Math.floor(a);
-        const pb = Math.max(pa + 1, Math.round(b));
-        if (pb <= lastPx) continue;
-        const from = Math.max(pa, lastPx);
-        lastPx = pb;
-        const m = l.merged[i];
-        const list = m < 0 ? mixed[st] : m > 0 ? merged[st] : rects[st];
-        list.push(from, by, pb - from);
-        // A wait wide enough for its reason carries it, as in timeline.js.
-        if (m === 0 && pb - from > 60 && l.reason[i] && BLOCKED.has(name)) labels.push(from, pb, by, l.reason[i], st);
-        count++;
+        if (skip[st]) continue;
         row.spans++;
+        if (l.merged[i] !== 0 || !l.reason[i]) continue;
+        const a = Math.max(x0, x0 + (l.start[i] - view.start) * scale);
+        const b = Math.min(x1, x0 + (l.end[i] - view.start) * scale);
+        // A wait wide enough for its reason carries it, as in timeline.js.
+        if (b - a > 60 && BLOCKED.has(win.states[st])) labels.push(a, b, by, l.reason[i], st);
       }
+      count += row.spans;
     }
+    ctx.restore();
     exposed.drawn = drawn;
-    for (let st = 0; st < STATE_NAMES.length; st++) {
-      const color = colors.state[STATE_NAMES[st]] || colors.state['blocked-other'];
-      fillRuns(rects[st], color, 1);
-      // A merged span stands for many spans of which this state covered
-      // most of the time: a little lighter, as in timeline.js.
-      fillRuns(merged[st], color, 0.7);
-      // A mixed one had no state covering half of it: hatched.
-      fillRuns(mixed[st], hatch(color), 1);
-    }
     ctx.font = `600 10.5px ${colors.sans}`;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'left';
@@ -555,41 +603,10 @@ export function bigView(id) {
       const text = win.reasons[r];
       const tw = ctx.measureText(text).width;
       if (b - a < tw + 12) continue;
-      ctx.fillStyle = textOn(colors.state[STATE_NAMES[st]] || '#888888');
+      ctx.fillStyle = textOn(colors.state[win.states[st]] || '#888888');
       ctx.fillText(text, Math.max(a + 6, (a + b - tw) / 2), y + BAR_H / 2 + 0.5);
     }
     return count;
-  }
-
-  // fillRuns fills the rectangles of a flat [x, y, w] list with one path.
-  function fillRuns(list, style, alpha) {
-    if (!list.length) return;
-    ctx.globalAlpha = alpha;
-    ctx.fillStyle = style;
-    ctx.beginPath();
-    for (let i = 0; i < list.length; i += 3) ctx.rect(list[i], list[i + 1], list[i + 2], BAR_H);
-    ctx.fill();
-    ctx.globalAlpha = 1;
-  }
-
-  // hatch returns the pattern of a mixed span of a colour: stripes of it
-  // over the muted grey of no single state.
-  function hatch(color) {
-    let p = patterns.get(color);
-    if (p) return p;
-    const c = document.createElement('canvas');
-    c.width = c.height = 6;
-    const x = c.getContext('2d');
-    x.fillStyle = colors.state['blocked-other'];
-    x.fillRect(0, 0, 6, 6);
-    x.fillStyle = color;
-    x.beginPath();
-    x.moveTo(0, 0); x.lineTo(3, 0); x.lineTo(6, 3); x.lineTo(6, 6); x.closePath();
-    x.moveTo(0, 3); x.lineTo(3, 6); x.lineTo(0, 6); x.closePath();
-    x.fill();
-    p = ctx.createPattern(c, 'repeat');
-    patterns.set(color, p);
-    return p;
   }
 
   function drawLabels(g) {
