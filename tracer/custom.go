@@ -147,7 +147,7 @@ func buildCustom(ctx context.Context, s *scenarios.Scenario, source string, race
 	}
 	defer os.RemoveAll(work)
 	mainFile := filepath.Join(work, "main.go")
-	if err := os.WriteFile(mainFile, []byte(customMain), 0o644); err != nil {
+	if err := os.WriteFile(mainFile, []byte(childMain(s.Link)), 0o644); err != nil {
 		return nil, fmt.Errorf("build your version: %w", err)
 	}
 	// The compiler reads the edit from this copy and names it so in its

@@ -195,3 +195,30 @@ func mustLookup(t *testing.T, id string) *scenarios.Scenario {
 	}
 	return s
 }
+
+// A learner's version of a scenario whose child links a package of its own
+// (pagination-offset's SQLite driver) is built with that package too: the
+// learner who replaces OFFSET with the keyset cursor sees every post once.
+func TestCustomLinkedScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a child that links SQLite")
+	}
+	s, err := scenarios.Lookup("pagination-offset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := s.Source()
+	old := "func paginationBroken(ctx context.Context) error {\n"
+	if strings.Count(src, old) != 1 {
+		t.Fatalf("the scenario's file has no single %q", old)
+	}
+	// The broken variant's body becomes a call of the fixed one.
+	src = strings.Replace(src, old, old+"\treturn paginationFixed(ctx) // FIX: my fix\n", 1)
+	res, err := Run(context.Background(), RunOptions{Scenario: "pagination-offset", Variant: "broken", Source: src, Timeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Report.Outcome; got != scenarios.OK {
+		t.Fatalf("outcome %s, want ok; findings %+v; output %q", got, res.Report.Findings, res.Report.Output)
+	}
+}

@@ -32,10 +32,6 @@ import (
 // finished in Go's cache, so the next try resumes from there.
 const linkBuildTimeout = 10 * time.Minute
 
-// linkProgressEvery is how often a run that waits for a linked child's
-// build says that it is still waiting.
-const linkProgressEvery = 5 * time.Second
-
 // keepLinkedChildren is how many linked children of earlier sources the
 // cache keeps beside the current one, for each linked package.
 const keepLinkedChildren = 2
@@ -92,16 +88,6 @@ func linkedEntry(pkg string, race bool) *linkedBuild {
 	return b
 }
 
-// linkedChildReady reports whether linkedChild will answer without a build.
-func linkedChildReady(pkg string, race bool) bool {
-	b := linkedEntry(pkg, race)
-	if !b.mu.TryLock() {
-		return false // a build is running
-	}
-	defer b.mu.Unlock()
-	return b.path != ""
-}
-
 // linkedChild returns the child binary that links pkg, building it if this
 // process has not yet. The build is shared by every run of the process, so
 // no run's cancellation may cut it short. A failed build is not
@@ -125,43 +111,18 @@ func linkedChild(pkg string, race bool) (string, error) {
 }
 
 // scenarioChild returns the executable that runs a scenario with a Link,
-// telling onStatus (if set) while it waits for the first build, every
-// linkProgressEvery.
+// telling onStatus (if set) when the build is slow (whileSlow).
 func scenarioChild(s *scenarios.Scenario, onStatus func(string)) (string, error) {
 	race := s.Race
-	if onStatus == nil || linkedChildReady(s.Link, race) {
-		return linkedChild(s.Link, race)
-	}
 	name := path.Base(s.Link)
-	say := func(waited time.Duration) {
+	say := func(waited time.Duration) string {
 		text := fmt.Sprintf("Building the %s child with the local Go toolchain (first time, about a minute; later runs start at once).", name)
 		if waited > 0 {
 			text += fmt.Sprintf(" %d s so far.", int(waited.Seconds()))
 		}
-		onStatus(text)
+		return text
 	}
-	say(0)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		start := time.Now()
-		tick := time.NewTicker(linkProgressEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				say(time.Since(start))
-			}
-		}
-	}()
-	exe, err := linkedChild(s.Link, race)
-	close(stop)
-	wg.Wait()
-	return exe, err
+	return whileSlow(onStatus, say, func() (string, error) { return linkedChild(s.Link, race) })
 }
 
 // buildLinkedChild builds the child harness with pkg linked in and moves it

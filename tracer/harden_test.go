@@ -259,7 +259,16 @@ func TestEveryScenarioLeavesNothing(t *testing.T) {
 				t.Run(s.ID+"/"+v.Name, func(t *testing.T) {
 					t.Parallel()
 					exe := os.Args[0]
-					if s.Race {
+					switch {
+					case s.Link != "":
+						// Its package is not linked into this test
+						// binary: the scenario runs in its own child.
+						linked, err := scenarioChild(s, nil)
+						if err != nil {
+							t.Fatalf("linked child: %v", err)
+						}
+						exe = linked
+					case s.Race:
 						race, err := raceChild()
 						if err != nil {
 							t.Skipf("no race child: %v", err)

@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -45,19 +44,12 @@ func raceChild() (string, error) {
 		return "", err
 	}
 	raceBuild.path = path
-	raceBuild.done.Store(true)
 	return path, nil
 }
 
 var raceBuild struct {
 	mu   sync.Mutex
-	done atomic.Bool // set once path is; read without the lock
 	path string
-}
-
-// raceChildReady reports whether raceChild will answer without a build.
-func raceChildReady() bool {
-	return raceEnabled || raceBuild.done.Load()
 }
 
 func buildRaceChild(ctx context.Context) (string, error) {

@@ -116,18 +116,22 @@ func Run(ctx context.Context, opt RunOptions) (*Result, error) {
 	switch {
 	case s.Link != "":
 		// The scenario's child links a package that viz does not
-		// (extrabuild.go); without it the scenario cannot run at all.
-		if opt.Source != "" {
-			return nil, fmt.Errorf("run %s: your own version of a scenario that links %s cannot be built yet", s.ID, s.Link)
-		}
+		// (extrabuild.go); without it the scenario cannot run at all. A
+		// learner's version links it too (buildCustom); building the
+		// reference child first compiles the package once, with progress
+		// shown, into the build cache that the custom build then reuses.
 		if exe, err = scenarioChild(s, opt.OnStatus); err != nil {
 			return nil, fmt.Errorf("run %s: %w", s.ID, err)
 		}
 	case s.Race:
-		if opt.OnStatus != nil && !raceChildReady() {
-			opt.OnStatus("Building the race-detecting version of viz with the local Go toolchain: the first race puzzle takes up to 20 s, later ones start at once.")
+		say := func(waited time.Duration) string {
+			text := "Building the race-detecting version of viz with the local Go toolchain: the first race puzzle takes up to 20 s, later ones start at once."
+			if waited > 0 {
+				text += fmt.Sprintf(" %d s so far.", int(waited.Seconds()))
+			}
+			return text
 		}
-		raceExe, err := raceChild()
+		raceExe, err := whileSlow(opt.OnStatus, say, raceChild)
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("race detector unavailable, so races cannot be reported: %v", err))
 		} else {

@@ -29,7 +29,7 @@ func cmdRecord(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
 	}
-	res, err := runScenario(ctx, tracer.RunOptions{Scenario: id, Variant: *variant, Timeout: *timeout, TraceOut: f})
+	res, err := runScenario(ctx, tracer.RunOptions{Scenario: id, Variant: *variant, Timeout: *timeout, TraceOut: f, OnStatus: statusTo(stderr)})
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("record: %w", cerr)
 	}

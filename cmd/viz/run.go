@@ -38,7 +38,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *profOut != "" && *prof == "" {
 		return usagef("--profile-out needs --profile cpu or --profile wall")
 	}
-	res, err := runScenario(ctx, tracer.RunOptions{Scenario: id, Variant: *variant, Timeout: *timeout, Profile: *prof})
+	res, err := runScenario(ctx, tracer.RunOptions{Scenario: id, Variant: *variant, Timeout: *timeout, Profile: *prof, OnStatus: statusTo(stderr)})
 	if err != nil {
 		return err
 	}
@@ -71,6 +71,13 @@ func oneScenario(cmd string, rest []string) (string, error) {
 		return rest[0], nil
 	}
 	return "", usagef("%s takes one scenario id, got %d arguments", cmd, len(rest))
+}
+
+// statusTo prints the tracer's word on slow preparations (the first build
+// of a race or linked child takes up to a minute) to w, so that the
+// terminal does not sit silent meanwhile.
+func statusTo(w io.Writer) func(string) {
+	return func(text string) { fmt.Fprintf(w, "viz: %s\n", text) }
 }
 
 // runScenario runs a scenario, turning an unknown id or variant into a

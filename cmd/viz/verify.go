@@ -60,7 +60,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		for _, v := range s.Variants {
 			row := &verifyRow{Scenario: s.ID, Variant: v.Name, Expected: v.Expect, Observed: map[scenarios.Outcome]int{}}
 			for range *count {
-				res, err := tracer.Run(ctx, tracer.RunOptions{Scenario: s.ID, Variant: v.Name, Timeout: *timeout})
+				res, err := tracer.Run(ctx, tracer.RunOptions{Scenario: s.ID, Variant: v.Name, Timeout: *timeout, OnStatus: statusTo(stderr)})
 				if ctx.Err() != nil {
 					return fmt.Errorf("verify: interrupted: %w", ctx.Err())
 				}
