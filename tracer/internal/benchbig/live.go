@@ -64,11 +64,12 @@ const (
 // measurement steps through.
 var liveRates = []int{50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000}
 
-// liveProduce is how long the child hands off at each rate.
-var liveProduce = 3 * time.Second
-
-// liveRepeat is how many times each rate runs.
-const liveRepeat = 3
+const (
+	// liveProduce is how long the child hands off in each run.
+	liveProduce = 3 * time.Second
+	// liveRepeat is how many times each rate runs.
+	liveRepeat = 3
+)
 
 func init() {
 	// This program is its own child: the scenario must be known before
@@ -122,7 +123,7 @@ func handoffs(ctx context.Context, rate int, produce time.Duration) error {
 				}
 			}()
 			defer close(ping)
-			trips, owed := 0, 0.0
+			trips := 0
 			for tick := 1; ; tick++ {
 				elapsed := time.Since(start)
 				if elapsed >= produce || ctx.Err() != nil {
@@ -130,7 +131,7 @@ func handoffs(ctx context.Context, rate int, produce time.Duration) error {
 				}
 				// What the pair owes by now, less what it did and
 				// what its sleeps cost; a late wake-up makes up.
-				owed = elapsed.Seconds()*1000*(perPair-tickEvents)/tripEvents - float64(trips)
+				owed := elapsed.Seconds()*1000*(perPair-tickEvents)/tripEvents - float64(trips)
 				for range int(owed) {
 					ping <- trips
 					<-pong
