@@ -199,8 +199,8 @@ func (s *Server) Handler() http.Handler {
 
 // Close ends every open websocket, which cancels its run and kills its
 // child process, stops indexing large traces, and waits until they are all
-// gone. Websockets opened later
-// are refused; the rest of the handler keeps working.
+// gone. Websockets opened later are refused; the rest of the handler keeps
+// working.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
