@@ -444,6 +444,19 @@ func TestBigBrowser(t *testing.T) {
 		}
 		waitBig(t, b, "a frame of the truncated trace", func(st bigPage) bool { return drawnSpans(st) > 0 })
 	})
+
+	t.Run("unknown trace", func(t *testing.T) {
+		// An address kept from another server says so, and stops asking.
+		if _, err := chromedp.Run(b.ctx, chromedp.Navigate(b.base+"?big=9")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`document.querySelector('.status')?.textContent.includes('no indexed trace')`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("the page never said the trace is unknown: %v", err)
+		}
+		if title := eval[string](t, b, `document.querySelector('h1').textContent`); title != "No such trace" {
+			t.Errorf("title %q", title)
+		}
+	})
 }
 
 // drawnSpans counts the rectangles of the last frame.

@@ -70,10 +70,9 @@ const RES_SLACK = 1.5;
 const NAME_BLOCK = 200;
 // How often the status is polled while the index builds, and how often at
 // most the window is refreshed as the indexed prefix grows.
+// Until the first generation is indexed the status is polled five times as
+// often, since the first frame waits for it.
 const POLL_MS = 250;
-// Until the first generation is indexed the status is polled faster, since
-// the first frame waits for it.
-const FIRST_POLL_MS = 50;
 const REFRESH_MS = 500;
 // A failed window request is tried again after this long.
 const RETRY_MS = 1000;
@@ -244,13 +243,22 @@ export function bigView(id) {
     try {
       const res = await fetch(api, {cache: 'no-store'});
       const body = await res.json();
+      if (res.status === 404) {
+        // An address kept from another server: this one has no such
+        // trace, and will not get one.
+        title.textContent = 'No such trace';
+        status.textContent = `${body.error}; this server was started without it`;
+        status.dataset.state = 'error';
+        progress.hidden = true;
+        return;
+      }
       if (!res.ok) throw new Error(body.error || res.statusText);
       setInfo(body);
     } catch (err) {
       status.textContent = `cannot read the trace's status: ${err.message}`;
       status.dataset.state = 'error';
     }
-    if (!info || !info.stats.done) pollTimer = setTimeout(poll, info?.ready ? POLL_MS : FIRST_POLL_MS);
+    if (!info || !info.stats.done) pollTimer = setTimeout(poll, info?.ready ? POLL_MS : POLL_MS / 5);
   }
 
   function setInfo(b) {
