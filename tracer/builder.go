@@ -236,6 +236,12 @@ func (s *gstate) current() *Span {
 // setState closes the open span and opens one in the new state. A state
 // that repeats the open span exactly changes nothing.
 func (s *gstate) setState(b *Builder, now int64, state State, reason string, stack int) {
+	if stack != NoStack && s.g.Name == WrapperStart {
+		if fn := WrappedFunc(b.tl.Stacks[stack].Frames); fn != "" {
+			s.g.Name = fn
+			b.markDirty(s.g, 0)
+		}
+	}
 	if cur := s.current(); cur != nil {
 		if cur.State == state && cur.Reason == reason && (stack == NoStack || cur.Stack == stack) {
 			return

@@ -122,3 +122,21 @@ func withSource(l Location) Location {
 	}
 	return l
 }
+
+// WrapperStart is the start function of every goroutine that
+// sync.WaitGroup.Go starts: a program that uses it would have all its
+// lanes called that.
+const WrapperStart = "sync.(*WaitGroup).Go.func1"
+
+// WrappedFunc returns the user's function that sync.WaitGroup.Go runs, as
+// its short name, from a stack of the goroutine (the frame just inside the
+// wrapper); "" when the stack shows none. The builder and the large-trace
+// index name such goroutines after it.
+func WrappedFunc(frames []Location) string {
+	for i, f := range frames {
+		if f.Func == WrapperStart && i > 0 && isUserFunc(frames[i-1].Func) {
+			return shortFunc(frames[i-1].Func)
+		}
+	}
+	return ""
+}

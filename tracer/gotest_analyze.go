@@ -65,25 +65,19 @@ func newTestAnalysis(pkg string, tl *Timeline, events *testEvents) *testAnalysis
 	return a
 }
 
-// wrapperStart is the start function of a goroutine started by
-// sync.WaitGroup.Go, which runs the user's function inside.
-const wrapperStart = "sync.(*WaitGroup).Go.func1"
-
 // nameWrapped names a goroutine started by sync.WaitGroup.Go after the
-// function it runs, from the frame inside the wrapper on any of its stacks;
-// a goroutine that never blocked shows none and keeps the wrapper's name.
+// function it runs, from the frame inside the wrapper on any of its stacks
+// (the builder does so as it reads; this catches a timeline read before
+// it did); a goroutine that never blocked shows none and keeps the
+// wrapper's name.
 func (a *testAnalysis) nameWrapped(g *Goroutine) {
-	if g.Name != wrapperStart {
+	if g.Name != WrapperStart {
 		return
 	}
 	for _, sp := range g.Spans {
-		s := a.tl.Stack(sp.Stack)
-		if s == nil {
-			continue
-		}
-		for i, f := range s.Frames {
-			if f.Func == wrapperStart && i > 0 && isUserFunc(s.Frames[i-1].Func) {
-				g.Name = shortFunc(s.Frames[i-1].Func)
+		if s := a.tl.Stack(sp.Stack); s != nil {
+			if fn := WrappedFunc(s.Frames); fn != "" {
+				g.Name = fn
 				return
 			}
 		}
@@ -503,7 +497,7 @@ func (a *testAnalysis) races(races []RaceReport) []testFinding {
 			acc RaceAccess
 		}{{g0, l0, acc0}, {g1, l1, acc1}} {
 			ref := GoroutineRef{State: StateRunning, Location: p.loc}
-			if p.g != nil && p.g.Name == wrapperStart {
+			if p.g != nil && p.g.Name == WrapperStart {
 				// The access's outermost user frame is the function the
 				// wrapper ran.
 				if fn := outerUserFunc(p.acc.Frames); fn != "" {

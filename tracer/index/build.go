@@ -270,7 +270,9 @@ func (x *Index) transition(ev *trace.Event, st *trace.StateTransition) {
 		// not a transition. It may bring the first stack we see.
 		if ln.hasCur {
 			if k := x.kinds[ln.cur]; k.stack == tracer.NoStack {
-				if si := x.stackInfo(st.Stack); si.idx != tracer.NoStack {
+				si := x.stackInfo(st.Stack)
+				x.nameWrapped(ln, si)
+				if si.idx != tracer.NoStack {
 					k.stack = si.idx
 					ln.cur = x.kindID(k)
 				}
@@ -278,6 +280,7 @@ func (x *Index) transition(ev *trace.Event, st *trace.StateTransition) {
 			return
 		}
 		si := x.stackInfo(st.Stack)
+		x.nameWrapped(ln, si)
 		x.setState(ln, now, x.kindID(kind{stateOf(to, st.Reason, si.sync), st.Reason, si.idx}), si.idx)
 		return
 	}
@@ -378,6 +381,9 @@ type stackEntry struct {
 	hasWait    bool
 	sysKind    uint32
 	hasSys     bool
+	// wrapped is the user's function that sync.WaitGroup.Go runs on a
+	// stack through its wrapper, shortened; "" when there is none.
+	wrapped string
 }
 
 // laneStack is stackInfo through a one-entry cache per lane: a goroutine
@@ -388,7 +394,17 @@ func (x *Index) laneStack(ln *lane, stk trace.Stack) *stackEntry {
 	}
 	e := x.stackInfo(stk)
 	ln.lastStack, ln.lastStackEntry = stk, e
+	x.nameWrapped(ln, e)
 	return e
+}
+
+// nameWrapped names a lane that starts in the wrapper of sync.WaitGroup.Go
+// after the user's function inside it, from the first stack that shows it
+// (any stack of the goroutine but a system's one does).
+func (x *Index) nameWrapped(ln *lane, e *stackEntry) {
+	if e.wrapped != "" && ln.name == tracer.WrapperStart {
+		ln.name = e.wrapped
+	}
 }
 
 // stackInfo interns a stack: its index in the stack table and the state of
@@ -408,6 +424,7 @@ func (x *Index) stackInfo(stk trace.Stack) *stackEntry {
 		key.WriteByte(' ')
 	}
 	e := &stackEntry{idx: tracer.NoStack, sync: syncStateOf(stk)}
+	e.wrapped = tracer.WrappedFunc(frames)
 	if len(frames) > 0 {
 		i, ok := x.stackKeys[key.String()]
 		if !ok {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime/trace"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -235,5 +236,24 @@ func TestCancel(t *testing.T) {
 	}
 	if !errors.Is(x.Err(), context.Canceled) {
 		t.Errorf("Err: got %v, want context.Canceled", x.Err())
+	}
+}
+
+// The goroutines that sync.WaitGroup.Go starts are named after the
+// function they run, as the builder names them, not after the wrapper that
+// every one of them starts in.
+func TestWaitGroupGoLanesNamed(t *testing.T) {
+	x := build(t, record(t))
+	named := 0
+	for _, l := range x.Lanes(0, x.LaneCount(true), true) {
+		if l.Name == tracer.WrapperStart {
+			t.Errorf("G%d is named %q, want the function it runs", l.ID, l.Name)
+		}
+		if strings.HasPrefix(l.Name, "index.record.func") {
+			named++
+		}
+	}
+	if named != 8 {
+		t.Errorf("%d lanes are named after record's function literals, want the 8 that wg.Go started", named)
 	}
 }
