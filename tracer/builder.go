@@ -145,16 +145,17 @@ func (b *Builder) goTransition(ev *trace.Event, st trace.StateTransition) {
 // created handles NotExist -> Runnable: a go statement ran.
 func (b *Builder) created(ev *trace.Event, st trace.StateTransition, id trace.GoID, now int64) *gstate {
 	parent := ev.Goroutine()
+	start := startFunc(st.Stack)
 	g := &Goroutine{
 		ID:      int64(id),
-		Name:    shortFunc(startFunc(st.Stack)),
+		Name:    shortFunc(start),
 		Created: b.stackIndex(ev.Stack()),
 		Spans:   []Span{},
 	}
 	if parent != trace.NoGoroutine {
 		g.Parent = int64(parent)
 	}
-	g.Hidden = b.hide(g, parent)
+	g.Hidden = b.hide(start, parent)
 	gs := b.add(id, g)
 	if parent != trace.NoGoroutine {
 		b.tl.Links = append(b.tl.Links, Link{Kind: LinkCreate, From: int64(parent), To: int64(id), Time: now, Stack: g.Created})
@@ -164,8 +165,9 @@ func (b *Builder) created(ev *trace.Event, st trace.StateTransition, id trace.Go
 
 // discovered adds a goroutine first seen in a state other than creation.
 func (b *Builder) discovered(id trace.GoID, stk trace.Stack) *gstate {
-	g := &Goroutine{ID: int64(id), Name: shortFunc(outerFunc(stk)), Created: NoStack, Spans: []Span{}}
-	g.Hidden = b.hide(g, trace.NoGoroutine)
+	outer := outerFunc(stk)
+	g := &Goroutine{ID: int64(id), Name: shortFunc(outer), Created: NoStack, Spans: []Span{}}
+	g.Hidden = b.hide(outer, trace.NoGoroutine)
 	return b.add(id, g)
 }
 
@@ -177,15 +179,17 @@ func (b *Builder) add(id trace.GoID, g *Goroutine) *gstate {
 	return gs
 }
 
-// hide decides whether a new goroutine is the harness's or the runtime's.
-func (b *Builder) hide(g *Goroutine, parent trace.GoID) bool {
+// hide decides whether a new goroutine is the harness's or the runtime's,
+// from its start function's full name: the short name of runtime/trace's
+// writer ("trace.(*traceMultiplexer)...") no longer says it is the runtime's.
+func (b *Builder) hide(start string, parent trace.GoID) bool {
 	if b.scenarioMode {
 		// The runtime's own goroutines (GC workers started while a
 		// scenario goroutine allocates) descend from it but are not its.
 		p, ok := b.gs[parent]
-		return !ok || p.g.Hidden || isRuntimeFunc(g.Name)
+		return !ok || p.g.Hidden || isRuntimeFunc(start)
 	}
-	return g.Name == "" || isRuntimeFunc(g.Name)
+	return start == "" || isRuntimeFunc(start)
 }
 
 // woken records the wake-up link of a Waiting -> Runnable transition: the

@@ -257,13 +257,13 @@ func (x *Index) transition(ev *trace.Event, st *trace.StateTransition) {
 		if p := ev.Goroutine(); p != trace.NoGoroutine {
 			parent = int64(p)
 		}
-		ln = x.addLane(id, shortFunc(startFunc(st.Stack)), parent, x.stackInfo(ev.Stack()).idx)
+		ln = x.addLane(id, startFunc(st.Stack), parent, x.stackInfo(ev.Stack()).idx)
 		x.setState(ln, now, x.kindRunnable, tracer.NoStack)
 		return
 	case ln == nil:
 		// A goroutine that existed before the trace began: its parent is
 		// unknown.
-		ln = x.addLane(id, shortFunc(outerFunc(st.Stack)), 0, tracer.NoStack)
+		ln = x.addLane(id, outerFunc(st.Stack), 0, tracer.NoStack)
 	}
 	if from == to {
 		// Each generation restates every goroutine's state: a refresh,
@@ -349,10 +349,12 @@ func (x *Index) lane(id trace.GoID) *lane {
 // step of the per-event work.
 const denseGoIDs = 1 << 22
 
-// addLane adds the lane of a goroutine seen for the first time.
-func (x *Index) addLane(id trace.GoID, name string, parent int64, created int) *lane {
-	ln := &lane{id: int64(id), name: name, parent: parent, created: int32(created)}
-	ln.hidden = name == "" || isRuntimeFunc(name)
+// addLane adds the lane of a goroutine seen for the first time, named after
+// the function it starts in; the full name says whether it is the
+// runtime's, which the short name of runtime/trace's writer does not.
+func (x *Index) addLane(id trace.GoID, start string, parent int64, created int) *lane {
+	ln := &lane{id: int64(id), name: shortFunc(start), parent: parent, created: int32(created)}
+	ln.hidden = start == "" || isRuntimeFunc(start)
 	x.lanes = append(x.lanes, ln)
 	if id >= 0 && id < denseGoIDs {
 		for uint64(len(x.byGoID)) <= uint64(id) {

@@ -241,7 +241,8 @@ func TestCancel(t *testing.T) {
 
 // The goroutines that sync.WaitGroup.Go starts are named after the
 // function they run, as the builder names them, not after the wrapper that
-// every one of them starts in.
+// every one of them starts in; runtime/trace's writer is hidden like the
+// runtime's goroutines.
 func TestWaitGroupGoLanesNamed(t *testing.T) {
 	x := build(t, record(t))
 	named := 0
@@ -251,6 +252,9 @@ func TestWaitGroupGoLanesNamed(t *testing.T) {
 		}
 		if strings.HasPrefix(l.Name, "index.record.func") {
 			named++
+		}
+		if strings.Contains(l.Name, "traceMultiplexer") && !l.Hidden {
+			t.Errorf("G%d %q, runtime/trace's own writer, is a visible lane", l.ID, l.Name)
 		}
 	}
 	if named != 8 {
