@@ -54,7 +54,25 @@ type bigTrace struct {
 	openErr error
 	// started is when indexing began, for the log line at its end.
 	started time.Time
+	// temp is the file an upload was copied to, deleted when the trace is
+	// evicted or the server closes; it is "" for a trace of Options.Big,
+	// which belongs to the user.
+	temp string
+	// cancel stops indexing, and ended is closed once the indexing
+	// goroutine has closed the file; both are nil when nothing was opened.
+	cancel context.CancelFunc
+	ended  chan struct{}
 }
+
+// The bounds of what uploaded traces hold. Each is indexed in memory (about
+// one to two times its size) and kept on disk until it is evicted: with the
+// upload cap of 256 MB, four of them, or a gigabyte of files, is as much as
+// a laptop should give to traces nobody may be looking at any more. The
+// newest upload is always kept.
+const (
+	maxBigUploads     = 4
+	maxBigUploadBytes = 1 << 30
+)
 
 // BigInfo is the answer of GET /api/big/{id}, and an entry of GET /api/big:
 // what a trace is and how far its indexing has come.
@@ -75,6 +93,10 @@ type BigInfo struct {
 	// Lanes is the number of goroutine lanes shown (runtime goroutines
 	// left out).
 	Lanes int `json:"lanes"`
+	// Uploaded says that the trace came from the page rather than the
+	// command line: the page opens a trace by itself only if it did not,
+	// since an upload is one user's choice in one tab.
+	Uploaded bool `json:"uploaded,omitempty"`
 }
 
 // BigLanes is the answer of GET /api/big/{id}/lanes.
@@ -90,14 +112,8 @@ type BigLanes struct {
 // ends with the server's context and that Close waits for. A file that
 // cannot be opened gets an index that is done at once, with the error.
 func (s *Server) startBig() {
-	for i, bt := range s.opt.Big {
-		b := &bigTrace{
-			id:      strconv.Itoa(i + 1),
-			name:    filepath.Base(bt.Path),
-			x:       index.New(),
-			started: time.Now(),
-		}
-		s.big = append(s.big, b)
+	for _, bt := range s.opt.Big {
+		b := s.newBig(filepath.Base(bt.Path))
 		f, err := os.Open(bt.Path)
 		if err == nil {
 			var fi os.FileInfo
@@ -107,6 +123,9 @@ func (s *Server) startBig() {
 				f.Close()
 			}
 		}
+		s.bigMu.Lock()
+		s.big = append(s.big, b)
+		s.bigMu.Unlock()
 		if err != nil {
 			b.openErr = fmt.Errorf("open trace: %w", err)
 			s.logf("web: cannot index %s: %v", b.name, b.openErr)
@@ -115,27 +134,49 @@ func (s *Server) startBig() {
 			b.x.Build(s.ctx, strings.NewReader(""), index.Options{})
 			continue
 		}
-		s.bigWG.Go(func() {
-			defer f.Close()
-			var r io.Reader = f
-			if bt.wrap != nil {
-				r = bt.wrap(f)
-			}
-			s.indexBig(b, r, bt.Progress)
-		})
+		s.goIndex(b, f, bt.wrap, bt.Progress)
 	}
 }
 
+// newBig returns a trace named name with the next id, not yet listed.
+func (s *Server) newBig(name string) *bigTrace {
+	s.bigMu.Lock()
+	s.bigNext++
+	id := strconv.Itoa(s.bigNext)
+	s.bigMu.Unlock()
+	return &bigTrace{id: id, name: name, x: index.New(), started: time.Now()}
+}
+
+// goIndex indexes b from f on a goroutine of the server's, which closes f
+// when indexing ends, whether it is done, fails, or is stopped by b.cancel
+// or the server's context. The caller makes sure that Close has not begun
+// waiting for the goroutines (startBig runs before NewServer returns;
+// addUpload holds s.mu and checks s.closed).
+func (s *Server) goIndex(b *bigTrace, f *os.File, wrap func(io.Reader) io.Reader, progress func(index.Stats)) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	b.cancel, b.ended = cancel, make(chan struct{})
+	s.bigWG.Go(func() {
+		defer close(b.ended)
+		defer cancel()
+		defer f.Close()
+		var r io.Reader = f
+		if wrap != nil {
+			r = wrap(f)
+		}
+		s.indexBig(ctx, b, r, progress)
+	})
+}
+
 // indexBig builds b's index from f and logs how it ended.
-func (s *Server) indexBig(b *bigTrace, f io.Reader, progress func(index.Stats)) {
-	err := b.x.Build(s.ctx, f, index.Options{Size: b.size, Progress: progress})
+func (s *Server) indexBig(ctx context.Context, b *bigTrace, f io.Reader, progress func(index.Stats)) {
+	err := b.x.Build(ctx, f, index.Options{Size: b.size, Progress: progress})
 	st := b.x.Stats()
 	if progress != nil {
 		progress(st)
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
-		// The server is shutting down.
+		// The server is shutting down, or the trace was evicted.
 	case err != nil:
 		s.logf("web: cannot index %s: %v", b.name, err)
 	default:
@@ -146,13 +187,127 @@ func (s *Server) indexBig(b *bigTrace, f io.Reader, progress func(index.Stats)) 
 	}
 }
 
+// errClosed is why an upload to be indexed is refused once Close has
+// begun; errKeepUpload wraps a failure to copy an upload to its file (a
+// full disk), which is the server's fault, not the upload's.
+var (
+	errClosed     = errors.New("the server is shutting down")
+	errKeepUpload = errors.New("keep the upload")
+)
+
+// uploadBig copies an uploaded plain trace from r into a file of its own,
+// never holding it whole in memory, and indexes it from there like a trace
+// of Options.Big. It returns the new trace's status. An error reading r
+// (a body over the cap is an *http.MaxBytesError) is returned as it is.
+func (s *Server) uploadBig(name string, r io.Reader) (BigInfo, error) {
+	f, err := os.CreateTemp(s.opt.uploadDir, "concviz-upload-*.trace")
+	if err != nil {
+		return BigInfo{}, fmt.Errorf("%w: %w", errKeepUpload, err)
+	}
+	drop := func() {
+		f.Close()
+		os.Remove(f.Name())
+	}
+	n, err := io.Copy(f, r)
+	if err != nil {
+		drop()
+		var werr *os.PathError
+		if errors.As(err, &werr) {
+			return BigInfo{}, fmt.Errorf("%w: %w", errKeepUpload, err)
+		}
+		return BigInfo{}, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		drop()
+		return BigInfo{}, fmt.Errorf("%w: %w", errKeepUpload, err)
+	}
+	if name == "" {
+		name = "uploaded trace"
+	}
+	b := s.newBig(name)
+	b.size, b.temp = n, f.Name()
+	if err := s.addUpload(b, f); err != nil {
+		drop()
+		return BigInfo{}, err
+	}
+	return b.info(), nil
+}
+
+// addUpload lists b, starts indexing it from f, and evicts the oldest
+// uploads past the bounds: their indexing is stopped and their files
+// deleted, and their ids answer 404 from then on.
+func (s *Server) addUpload(b *bigTrace, f *os.File) error {
+	// s.mu is held until b is listed, so that Close either refuses the
+	// upload or finds it among the uploads whose files it deletes.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return errClosed
+	}
+	s.goIndex(b, f, s.opt.wrapUpload, nil)
+	s.bigMu.Lock()
+	s.big = append(s.big, b)
+	var evicted []*bigTrace
+	for {
+		count, bytes, oldest := 0, int64(0), -1
+		for i, u := range s.big {
+			if u.temp == "" {
+				continue
+			}
+			if oldest < 0 {
+				oldest = i
+			}
+			count++
+			bytes += u.size
+		}
+		if count <= 1 || (count <= s.opt.maxBigUploads && bytes <= s.opt.maxBigUploadBytes) {
+			break
+		}
+		evicted = append(evicted, s.big[oldest])
+		s.big = append(s.big[:oldest:oldest], s.big[oldest+1:]...)
+	}
+	s.bigMu.Unlock()
+	s.mu.Unlock()
+
+	for _, e := range evicted {
+		s.logf("web: closed the indexed upload %s (%s) to make room for %s", e.id, e.name, b.name)
+		e.drop()
+	}
+	return nil
+}
+
+// drop stops indexing an uploaded trace, waits for its goroutine to close
+// the file, and deletes the file. Queries that already hold the trace
+// still get answers from what was indexed.
+func (b *bigTrace) drop() {
+	if b.cancel != nil {
+		b.cancel()
+		<-b.ended
+	}
+	if b.temp != "" {
+		os.Remove(b.temp)
+	}
+}
+
+// removeUploads deletes the files of the uploads still held, once Close has
+// stopped their indexing.
+func (s *Server) removeUploads() {
+	s.bigMu.RLock()
+	defer s.bigMu.RUnlock()
+	for _, b := range s.big {
+		if b.temp != "" {
+			b.drop()
+		}
+	}
+}
+
 // info returns b's status.
 func (b *bigTrace) info() BigInfo {
 	st := b.x.Stats()
 	if st.Size == 0 {
 		st.Size = b.size
 	}
-	in := BigInfo{ID: b.id, Name: b.name, Size: b.size, Stats: st, Lanes: b.x.LaneCount(false)}
+	in := BigInfo{ID: b.id, Name: b.name, Size: b.size, Stats: st, Lanes: b.x.LaneCount(false), Uploaded: b.temp != ""}
 	select {
 	case <-b.x.Ready():
 		in.Ready = true
@@ -171,22 +326,34 @@ func (b *bigTrace) info() BigInfo {
 	return in
 }
 
-// bigByID returns the trace named by the request's {id}, or answers 404.
+// bigByID returns the trace named by the request's {id}, or answers 404,
+// saying so when the id was an upload since evicted.
 func (s *Server) bigByID(w http.ResponseWriter, r *http.Request) *bigTrace {
 	id := r.PathValue("id")
+	s.bigMu.RLock()
 	for _, b := range s.big {
 		if b.id == id {
+			s.bigMu.RUnlock()
 			return b
 		}
 	}
-	writeJSON(w, http.StatusNotFound, apiError{Error: fmt.Sprintf("no indexed trace %q", clip(id))})
+	next := s.bigNext
+	s.bigMu.RUnlock()
+	msg := fmt.Sprintf("no indexed trace %q", clip(id))
+	if n, err := strconv.Atoi(id); err == nil && n > len(s.opt.Big) && n <= next && strconv.Itoa(n) == id {
+		msg = fmt.Sprintf("no indexed trace %q any more: the server holds the last %d uploads (%s at most) and closed this one to make room for newer ones; open the file again", id, s.opt.maxBigUploads, sizeText(s.opt.maxBigUploadBytes))
+	}
+	writeJSON(w, http.StatusNotFound, apiError{Error: msg})
 	return nil
 }
 
 // handleBigList lists the indexed traces.
 func (s *Server) handleBigList(w http.ResponseWriter, r *http.Request) {
-	list := make([]BigInfo, 0, len(s.big))
-	for _, b := range s.big {
+	s.bigMu.RLock()
+	held := append([]*bigTrace(nil), s.big...)
+	s.bigMu.RUnlock()
+	list := make([]BigInfo, 0, len(held))
+	for _, b := range held {
 		list = append(list, b.info())
 	}
 	writeJSON(w, http.StatusOK, list)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -30,9 +31,15 @@ type RecordingView struct {
 	Timeline *tracer.Timeline `json:"timeline"`
 }
 
-// UploadResult is the answer of POST /api/recordings.
+// UploadResult is the answer of POST /api/recordings: a recording, or,
+// for a plain trace over Options.IndexAbove, an indexed trace.
 type UploadResult struct {
-	Recording RecordingInfo `json:"recording"`
+	// Recording is the recording the upload was kept as; absent when Big
+	// is set.
+	Recording RecordingInfo `json:"recording,omitzero"`
+	// Big is the indexed trace the upload became, to be opened in the
+	// large-trace view (/?big=ID) while it is indexed.
+	Big *BigInfo `json:"big,omitempty"`
 	// Warnings say what could not be read of a truncated trace.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -59,27 +66,53 @@ func (s *Server) handleRecordings(w http.ResponseWriter, r *http.Request) {
 // is refused before it is read, by its length, or as soon as it passes the
 // cap. Cross-site posts are refused by the cross-origin protection around
 // every route.
+//
+// A plain trace over Options.IndexAbove is not read into memory: it is
+// copied to a file as it arrives and indexed from there (big.go), and the
+// answer's Big names the indexed trace for the page's large-trace view.
+// Whether it is over is known by its length or, for a body without one,
+// once that many bytes have come.
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	limit := s.opt.MaxUpload
 	if r.ContentLength > limit {
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the file is %s; the largest trace this server takes is %s", sizeText(r.ContentLength), sizeText(limit))})
 		return
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the file is over %s, the largest trace this server takes", sizeText(limit))})
-			return
-		}
-		writeJSON(w, http.StatusBadRequest, apiError{Error: "read the upload: " + err.Error()})
-		return
-	}
 	name := clip(path.Base(strings.ReplaceAll(r.URL.Query().Get("name"), `\`, "/")))
 	if name == "." || name == "/" {
 		name = ""
 	}
-	rec, tl, err := tracer.OpenRecording(data, name)
+	body := http.MaxBytesReader(w, r.Body, limit)
+	var buf bytes.Buffer
+	_, err := io.CopyN(&buf, body, int64(len(traceMagic)))
+	above := s.opt.IndexAbove
+	plain := err == nil && buf.String() == traceMagic
+	if plain && r.ContentLength <= above {
+		// Up to the threshold, and one byte more to tell whether the
+		// body is over it.
+		_, err = io.CopyN(&buf, body, max(above, 0)+1-int64(buf.Len()))
+	}
+	if err != nil && err != io.EOF {
+		uploadReadError(w, err, limit)
+		return
+	}
+	if plain && (r.ContentLength > above || int64(buf.Len()) > above) {
+		in, err := s.uploadBig(name, io.MultiReader(&buf, body))
+		switch {
+		case errors.Is(err, errClosed):
+			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
+		case err != nil:
+			uploadReadError(w, err, limit)
+		default:
+			writeJSON(w, http.StatusOK, UploadResult{Big: &in})
+		}
+		return
+	}
+	if _, err := io.Copy(&buf, body); err != nil {
+		uploadReadError(w, err, limit)
+		return
+	}
+	rec, tl, err := tracer.OpenRecording(buf.Bytes(), name)
 	if err != nil {
 		shown := name
 		if shown == "" {
@@ -94,6 +127,25 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 		s.logf("web: save uploaded trace: %v", err)
 	}
 	writeJSON(w, http.StatusOK, UploadResult{Recording: info, Warnings: tl.Warnings})
+}
+
+// traceMagic is how every execution trace starts ("go 1.NN trace"); a
+// recording is a zip archive.
+const traceMagic = "go 1."
+
+// uploadReadError answers an upload whose body could not be read or kept:
+// 413 past the cap, 400 for a body cut short, 500 when the server could not
+// keep it.
+func uploadReadError(w http.ResponseWriter, err error, limit int64) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: fmt.Sprintf("the file is over %s, the largest trace this server takes", sizeText(limit))})
+	case errors.Is(err, errKeepUpload):
+		writeJSON(w, http.StatusInternalServerError, apiError{Error: err.Error()})
+	default:
+		writeJSON(w, http.StatusBadRequest, apiError{Error: "read the upload: " + err.Error()})
+	}
 }
 
 // handleRecording answers one recording: its meta, report and timeline,

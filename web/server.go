@@ -14,6 +14,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log"
 	"net"
@@ -61,6 +62,12 @@ type Options struct {
 	// (big.go) rather than reading whole; the page opens the first when
 	// its address names nothing and Open is empty.
 	Big []BigTrace
+	// IndexAbove is the size in bytes over which an uploaded plain trace
+	// is indexed as a stream, like those of Big, instead of being read
+	// whole into a timeline; 0 means DefaultIndexAbove, and a negative
+	// value indexes every uploaded trace. Recordings are always read
+	// whole.
+	IndexAbove int64
 
 	// Share, if set, shares the server with a room (share.go): every
 	// request needs the presenter's or a viewer's token, and viewers only
@@ -76,7 +83,24 @@ type Options struct {
 	// pongWait overrides the pong deadline of the websockets, so that a
 	// test of the deadline need not wait a minute; 0 means pongWait.
 	pongWait time.Duration
+	// uploadDir is where uploads to be indexed are copied; "" means
+	// os.TempDir. maxBigUploads and maxBigUploadBytes override the bounds
+	// of what indexed uploads hold (big.go), so that a test of eviction
+	// need not upload a gigabyte; 0 means the defaults.
+	uploadDir         string
+	maxBigUploads     int
+	maxBigUploadBytes int64
+	// wrapUpload, if set, wraps the reader an upload is indexed from: the
+	// browser tests slow it down to watch the upload being indexed.
+	wrapUpload func(io.Reader) io.Reader
 }
+
+// DefaultIndexAbove is the size over which an uploaded trace is indexed
+// instead of read whole, as viz open does with a file: below it reading
+// takes about a second and the whole timeline fits the page; above it the
+// timeline would take about nine times the file in memory, and the index
+// answers first.
+const DefaultIndexAbove = 32 << 20
 
 // DefaultMaxSockets is the default cap on open websockets. A learner has a
 // tab or two open; the cap keeps a runaway script from starting a child
@@ -108,9 +132,16 @@ type Server struct {
 	// wg counts the websocket sessions that have not ended.
 	wg sync.WaitGroup
 
-	// big are the indexed traces (Options.Big), fixed once NewServer
-	// returns; bigWG counts their indexing goroutines.
-	big   []*bigTrace
+	// bigMu guards big and bigNext: uploads add indexed traces and evict
+	// old ones while handlers look them up.
+	bigMu sync.RWMutex
+	// big are the indexed traces: those of Options.Big first, then the
+	// uploads still held, oldest first.
+	big []*bigTrace
+	// bigNext is the number of the next indexed trace's id; ids are never
+	// reused, so that an evicted upload's id can say what became of it.
+	bigNext int
+	// bigWG counts the indexing goroutines.
 	bigWG sync.WaitGroup
 }
 
@@ -132,6 +163,15 @@ func NewServer(opt Options) *Server {
 	}
 	if opt.MaxUpload <= 0 {
 		opt.MaxUpload = DefaultMaxUpload
+	}
+	if opt.IndexAbove == 0 {
+		opt.IndexAbove = DefaultIndexAbove
+	}
+	if opt.maxBigUploads <= 0 {
+		opt.maxBigUploads = maxBigUploads
+	}
+	if opt.maxBigUploadBytes <= 0 {
+		opt.maxBigUploadBytes = maxBigUploadBytes
 	}
 	if opt.Store == nil {
 		// A store without a directory cannot fail.
@@ -199,8 +239,9 @@ func (s *Server) Handler() http.Handler {
 
 // Close ends every open websocket, which cancels its run and kills its
 // child process, stops indexing large traces, and waits until they are all
-// gone. Websockets opened later are refused; the rest of the handler keeps
-// working.
+// gone; then it deletes the files that uploads were copied to. Websockets,
+// and uploads to be indexed, that come later are refused; the rest of the
+// handler keeps working.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
@@ -209,8 +250,10 @@ func (s *Server) Close() {
 	// and cuts its connection; the session then cancels its run.
 	s.cancel()
 	s.wg.Wait()
-	// The indexing goroutines see the same context end.
+	// The indexing goroutines see the same context end; then the files
+	// that uploads were copied to go.
 	s.bigWG.Wait()
+	s.removeUploads()
 }
 
 // logf reports a diagnostic of the server.

@@ -37,8 +37,7 @@ func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	static := fs.String("static", "", "serve the UI's files from `DIR` instead of the built-in ones (for editing them)")
 	openStore := addDataFlag(fs)
 	stats := fs.Bool("stats", false, "print the trace's statistics instead of serving it")
-	indexAbove := byteSize(defaultIndexAbove)
-	fs.Var(&indexAbove, "index-above", "index a trace larger than `SIZE` (32MB, 1GB, ...) as a stream, drawn while it is read; 0 indexes every trace")
+	indexAbove := addIndexAboveFlag(fs)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -67,7 +66,7 @@ func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	store := openStore(logf, stderr)
 	var ids []string
 	var big []web.BigTrace
-	if len(rest) == 1 && indexable(rest[0], int64(indexAbove)) {
+	if len(rest) == 1 && indexable(rest[0], int64(*indexAbove)) {
 		path := rest[0]
 		bar := newProgressBar(stderr, fileSize(path))
 		big = append(big, web.BigTrace{Path: path, Progress: func(st index.Stats) {
@@ -114,7 +113,7 @@ func cmdOpen(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			opener.Go(func() { openBrowser(ctx, page, stderr) })
 		}
 	}
-	opt := web.Options{Static: *static, Logf: logf, Store: store, Open: ids, Big: big}
+	opt := web.Options{Static: *static, Logf: logf, Store: store, Open: ids, Big: big, IndexAbove: indexAbove.options()}
 	err = web.ListenAndServe(ctx, *addr, opt, ready)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%w (is another viz serving there? --addr 127.0.0.1:0 picks a free port)", err)
@@ -150,10 +149,27 @@ func defaultDataDir() string {
 	return filepath.Join(dir, "concviz", "recordings")
 }
 
-// defaultIndexAbove is the size over which viz open indexes a trace instead
-// of reading it whole. Below it, reading takes about a second and the whole
-// timeline fits the page; above it, the index answers first.
-const defaultIndexAbove = 32 << 20
+// defaultIndexAbove is the size over which viz open indexes a trace, and
+// the server an uploaded one, instead of reading it whole.
+const defaultIndexAbove = web.DefaultIndexAbove
+
+// addIndexAboveFlag adds --index-above to a command that serves the page:
+// the size over which a plain trace, named on the command line or uploaded
+// from the page, is indexed as a stream instead of read whole.
+func addIndexAboveFlag(fs *flag.FlagSet) *byteSize {
+	b := byteSize(defaultIndexAbove)
+	fs.Var(&b, "index-above", "index a trace larger than `SIZE` (32MB, 1GB, ...), opened or uploaded, as a stream, drawn while it is read; 0 indexes every trace")
+	return &b
+}
+
+// options is the flag's value as web.Options.IndexAbove takes it, where 0
+// means the default and a negative size indexes every trace.
+func (b byteSize) options() int64 {
+	if b == 0 {
+		return -1
+	}
+	return int64(b)
+}
 
 // indexable reports whether the file at path is a plain execution trace
 // (not a .concviz archive) larger than above bytes, to be indexed as a

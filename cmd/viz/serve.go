@@ -22,13 +22,14 @@ import (
 const defaultAddr = "127.0.0.1:7070"
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--open] [--static DIR] [--data DIR] [--share] [--session FILE|URL]", stderr)
+	fs := newFlagSet("serve", "serve [--addr HOST:PORT] [--open] [--static DIR] [--data DIR] [--share] [--session FILE|URL] [--index-above SIZE]", stderr)
 	addr := fs.String("addr", defaultAddr, "listen on `HOST:PORT`; port 0 picks a free port")
 	open := fs.Bool("open", false, "open the visualizer in the browser")
 	static := fs.String("static", "", "serve the UI's files from `DIR` instead of the built-in ones (for editing them)")
 	share := fs.Bool("share", false, "share with a room: print a presenter link and a read-only viewer link (with a QR code)")
 	session := fs.String("session", "", "present the scenarios listed in `FILE` (or at an http(s) URL), in order")
 	openStore := addDataFlag(fs)
+	indexAbove := addIndexAboveFlag(fs)
 	rest, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -95,6 +96,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Session: ps,
 		Logf:    logf,
 		Store:   openStore(logf, stderr),
+		// An uploaded trace over the size is indexed as viz open's is.
+		IndexAbove: indexAbove.options(),
 	}
 	if sh != nil {
 		// The room reaches the server at this machine's own addresses,
