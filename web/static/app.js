@@ -845,7 +845,8 @@ async function main() {
   }
 
   // upload sends dropped or chosen files to the server, which keeps them as
-  // recordings; one opens alone, two side by side.
+  // recordings; one opens alone, two side by side. A large trace that the
+  // server indexes instead opens alone in the large-trace view.
   async function upload(files) {
     fileInput.value = '';
     if (!files.length) return;
@@ -862,6 +863,12 @@ async function main() {
       const body = await r.json().catch(() => ({error: `${r.status} ${r.statusText}`}));
       if (!r.ok) {
         fail(body.error || `cannot open ${f.name}`);
+        return;
+      }
+      if (body.big) {
+        // A large plain trace is indexed, not kept as a recording: the
+        // large-trace view shows it while the server reads it.
+        location.assign(`/?big=${encodeURIComponent(body.big.id)}`);
         return;
       }
       remember(body.recording);

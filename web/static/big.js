@@ -91,15 +91,16 @@ const STATE_NAMES = [
 ];
 
 // bigStart opens the large-trace view when the address names one (?big=ID)
-// or, with no address at all, when the server indexes a trace; it returns
-// whether it took the page.
+// or, with no address at all, when the server indexes a trace of its
+// command line (an upload is opened by the tab that sent it, through its
+// address); it returns whether it took the page.
 export async function bigStart() {
   const q = new URLSearchParams(location.search);
   let id = q.get('big');
   if (!id && !location.search) {
     try {
       const res = await fetch('/api/big');
-      const list = res.ok ? await res.json() : [];
+      const list = (res.ok ? await res.json() : []).filter((b) => !b.uploaded);
       if (list.length) {
         id = list[0].id;
         history.replaceState(null, '', `?big=${encodeURIComponent(id)}`);
@@ -132,8 +133,10 @@ export function bigView(id) {
   // when the window was last asked for because the prefix grew.
   let inflight = null;
   let lastRefresh = 0;
-  // failedAt is when the last window request failed, or 0.
+  // failedAt is when the last window request failed, or 0; gone says
+  // that the server no longer holds the trace.
   let failedAt = 0;
+  let gone = false;
   // names caches lane names by position; nameBlocks the blocks asked for.
   const names = new Map();
   const nameBlocks = new Set();
@@ -244,10 +247,10 @@ export function bigView(id) {
       const res = await fetch(api, {cache: 'no-store'});
       const body = await res.json();
       if (res.status === 404) {
-        // An address kept from another server: this one has no such
-        // trace, and will not get one.
+        // An address kept from another server, or an upload the server
+        // has let go of: it will not come back, and the answer says why.
         title.textContent = 'No such trace';
-        status.textContent = `${body.error}; this server was started without it`;
+        status.textContent = body.error;
         status.dataset.state = 'error';
         progress.hidden = true;
         return;
@@ -366,7 +369,7 @@ export function bigView(id) {
   function maybeFetch(g) {
     const growing = info && !info.stats.done;
     const stale = win && !win.done && (info?.stats.done || (growing && performance.now() - lastRefresh > REFRESH_MS && now > win.now));
-    if (inflight && covers(inflight.q, g)) return;
+    if (gone || (inflight && covers(inflight.q, g))) return;
     if (!stale && win && covers(win.q, g)) return;
     if (!info || (!info.ready && !info.stats.done)) return;
     // After a failed request, wait a little rather than ask every frame.
@@ -388,6 +391,13 @@ export function bigView(id) {
     try {
       const res = await fetch(`${api}/window?start=${q.start}&end=${q.end}&px=${q.px}&first=${q.first}&count=${q.count}`, {signal: ctl.signal, cache: 'no-store'});
       const body = await res.json();
+      if (res.status === 404) {
+        // The trace is gone (an upload evicted for newer ones): the
+        // status says so, and no window is asked for again.
+        gone = true;
+        poll();
+        return;
+      }
       if (!res.ok) throw new Error(body.error || res.statusText);
       if (inflight !== mine) return;
       const w = decode(body, q);
