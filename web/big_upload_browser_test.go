@@ -5,7 +5,9 @@ package web
 // page switches to the large-trace view (big.js) while it is read.
 
 import (
+	"bytes"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -104,6 +106,35 @@ func TestBigUploadBrowser(t *testing.T) {
 		}
 		if title := eval[string](t, b, `document.querySelector('h1').textContent`); title != "No such trace" {
 			t.Errorf("title %q", title)
+		}
+	})
+
+	t.Run("evicted while shown", func(t *testing.T) {
+		// The view of upload 2 is open when another tab's upload takes its
+		// place: the next window it asks for says so.
+		if _, err := chromedp.Run(b.ctx, chromedp.Navigate(b.base+"?big=2")); err != nil {
+			t.Fatal(err)
+		}
+		waitBig(t, b, "upload 2 drawn", func(st bigPage) bool { return st.Done && drawnSpans(st) > 0 })
+		resp, err := http.Post(b.base+"api/recordings?name=third.trace", "application/octet-stream", bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("third upload: %s", resp.Status)
+		}
+		b.press(t, "+")
+		gone := `document.querySelector('h1').textContent === 'No such trace' && document.querySelector('.status').textContent.startsWith('no indexed trace "2" any more')`
+		if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](gone, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+			t.Fatalf("the view of an evicted upload never said so: %v (status %q)", err, eval[string](t, b, `document.querySelector('.status').textContent`))
+		}
+		// It stops asking.
+		n := len(readBig(t, b).Requests)
+		b.press(t, "+")
+		time.Sleep(300 * time.Millisecond)
+		if m := len(readBig(t, b).Requests); m != n {
+			t.Errorf("the view of an evicted upload asked for %d more windows", m-n)
 		}
 	})
 }
