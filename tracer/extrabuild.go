@@ -98,7 +98,10 @@ func linkedChild(pkg string, race bool) (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.path != "" {
-		return b.path, nil
+		if touchChild(b.path) {
+			return b.path, nil
+		}
+		b.path = "" // removed since: build it again
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), linkBuildTimeout)
 	defer cancel()
@@ -198,8 +201,14 @@ func buildLinkedChild(ctx context.Context, pkg string, race bool) (string, error
 	return out, nil
 }
 
-// pruneChildren removes all but the keep newest files matching pattern,
-// besides current.
+// childInUse is how recently a child must have been used to be kept
+// whatever the count: every use touches its modification time
+// (touchChild), and another viz process, of another checkout or version,
+// may be running it right now.
+const childInUse = time.Hour
+
+// pruneChildren removes the built children that match pattern, except
+// current, the keep most recently used, and any used within childInUse.
 func pruneChildren(pattern, current string, keep int) {
 	olds, _ := filepath.Glob(pattern)
 	type aged struct {
@@ -214,6 +223,15 @@ func pruneChildren(pattern, current string, keep int) {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].mod.After(list[j].mod) })
 	for i := keep; i < len(list); i++ {
-		os.Remove(list[i].path)
+		if time.Since(list[i].mod) > childInUse {
+			os.Remove(list[i].path)
+		}
 	}
+}
+
+// touchChild marks a built child as used now, so that no viz process prunes
+// it while this one runs it, and reports whether it still exists.
+func touchChild(path string) bool {
+	now := time.Now()
+	return os.Chtimes(path, now, now) == nil
 }

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,7 +30,12 @@ func raceChild() (string, error) {
 	raceBuild.mu.Lock()
 	defer raceBuild.mu.Unlock()
 	if raceBuild.path != "" {
-		return raceBuild.path, nil
+		if touchChild(raceBuild.path) {
+			return raceBuild.path, nil
+		}
+		// Removed since (by hand, or pruned by a viz process of
+		// another source): build it again.
+		raceBuild.path = ""
 	}
 	// The build is shared by every run of this process, so no run's
 	// cancellation may cut it short; a cold build takes about 15 s. A
@@ -107,32 +111,13 @@ func buildRaceChild(ctx context.Context) (string, error) {
 	if err := os.Rename(bin, out); err != nil {
 		return "", fmt.Errorf("race child cache: %w", err)
 	}
-	pruneRaceChildren(dir, out)
+	pruneChildren(filepath.Join(dir, "viz-race-*"), out, keepRaceChildren)
 	return out, nil
 }
 
 // keepRaceChildren is how many race children of earlier sources the cache
 // keeps beside the current one.
 const keepRaceChildren = 3
-
-// pruneRaceChildren removes all but the newest race children.
-func pruneRaceChildren(dir, current string) {
-	olds, _ := filepath.Glob(filepath.Join(dir, "viz-race-*"))
-	type aged struct {
-		path string
-		mod  time.Time
-	}
-	var list []aged
-	for _, p := range olds {
-		if fi, err := os.Stat(p); err == nil && p != current && fi.Mode().IsRegular() {
-			list = append(list, aged{p, fi.ModTime()})
-		}
-	}
-	sort.Slice(list, func(i, j int) bool { return list[i].mod.After(list[j].mod) })
-	for i := keepRaceChildren; i < len(list); i++ {
-		os.Remove(list[i].path)
-	}
-}
 
 // fileHash is the first 16 hex digits of a file's SHA-256.
 func fileHash(path string) (string, error) {
