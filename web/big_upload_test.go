@@ -75,8 +75,8 @@ func uploadFiles(t *testing.T, dir string) []string {
 	return names
 }
 
-// heldUpload returns the trace id holds and its file, read under the lock
-// that uploads take.
+// heldUpload returns the indexed trace the server holds under id, or nil,
+// read under the lock that uploads take.
 func heldUpload(srv *Server, id string) *bigTrace {
 	srv.bigMu.RLock()
 	defer srv.bigMu.RUnlock()
