@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/concviz/concviz/scenarios"
@@ -173,20 +172,7 @@ func buildCustom(ctx context.Context, s *scenarios.Scenario, source string, race
 
 	bctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(bctx, goTool, args...)
-	cmd.Dir = root
-	cmd.Env = os.Environ()
-	if race {
-		cmd.Env = append(cmd.Env, "CGO_ENABLED=1")
-	}
-	// The go command runs the compiler and the linker as its own children:
-	// a group of their own, killed as one when the time is up.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error {
-		killGroup(cmd.Process.Pid)
-		return nil
-	}
-	cmd.WaitDelay = time.Second
+	cmd := goCommand(bctx, goTool, root, race, args...)
 	out, err := cmd.CombinedOutput()
 	switch {
 	case bctx.Err() != nil && ctx.Err() == nil:

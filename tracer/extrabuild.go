@@ -4,13 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/concviz/concviz/scenarios"
@@ -162,20 +160,7 @@ func buildLinkedChild(ctx context.Context, pkg string, race bool) (string, error
 		args = append(args, "-race")
 	}
 	args = append(args, mainFile)
-	cmd := exec.CommandContext(ctx, goTool, args...)
-	cmd.Dir = root
-	cmd.Env = os.Environ()
-	if race {
-		cmd.Env = append(cmd.Env, "CGO_ENABLED=1")
-	}
-	// The go command's compilers and linker are its children: one group,
-	// killed together, and killed if viz dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error {
-		killGroup(cmd.Process.Pid)
-		return nil
-	}
-	cmd.WaitDelay = time.Second
+	cmd := goCommand(ctx, goTool, root, race, args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("build the child that links %s: stopped after %s", pkg, linkBuildTimeout)

@@ -311,12 +311,7 @@ func keepFile(from, to string) error {
 
 // goBuild runs a go build command and returns its output on failure.
 func goBuild(ctx context.Context, goTool, dir string, race bool, args []string) (string, error) {
-	cmd := exec.CommandContext(ctx, goTool, args...)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
-	if race {
-		cmd.Env = append(cmd.Env, "CGO_ENABLED=1")
-	}
+	cmd := goCommand(ctx, goTool, dir, race, args...)
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		msg := strings.TrimSpace(string(b))

@@ -8,12 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -86,17 +84,7 @@ func buildRaceChild(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("race child: %w", err)
 	}
 	bin := filepath.Join(work, "viz-race")
-	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", bin, mainFile)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	// The go command's compilers and linker are its children: one group,
-	// killed together, and killed if viz dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error {
-		killGroup(cmd.Process.Pid)
-		return nil
-	}
-	cmd.WaitDelay = time.Second
+	cmd := goCommand(ctx, goTool, root, true, "build", "-race", "-o", bin, mainFile)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build -race: %v: %s", err, strings.TrimSpace(string(b)))
 	}
