@@ -54,7 +54,8 @@ type TestOptions struct {
 	// (-test.short, -test.count=3, ...).
 	Args []string
 	// TraceDir, if set, keeps each package's execution trace there, as
-	// a file that viz open and go tool trace read.
+	// a file that viz open and go tool trace read, and, for a package
+	// with a problem, its recording beside it (PackageReport.RecordingPath).
 	TraceDir string
 	// OnPackage, if set, receives each package's report as soon as it
 	// is done, so that a long run shows progress.
@@ -84,6 +85,11 @@ type PackageReport struct {
 	// TracePath is where the package's execution trace was kept, when
 	// TestOptions.TraceDir asked for it.
 	TracePath string `json:"trace,omitempty"`
+	// RecordingPath is where the package's recording (RecordingExt) was
+	// kept beside its trace, for a package with a problem: the trace with
+	// this report and the lanes named after the tests, as viz open shows
+	// them.
+	RecordingPath string `json:"recording,omitempty"`
 	// Timeline is the package's goroutine timeline, with each test's
 	// goroutine named after the test.
 	Timeline *Timeline `json:"-"`
@@ -291,6 +297,9 @@ func testPackage(ctx context.Context, goTool string, opt TestOptions, p listedPa
 	hang, _ := readHang(hangPath)
 	a := newTestAnalysis(p.ImportPath, tl, &events)
 	a.analyze(rep, hang, out)
+	if rep.TracePath != "" && rep.Problem() {
+		keepRecording(rep, a, tracePath)
+	}
 	return rep
 }
 

@@ -39,6 +39,11 @@ type testAnalysis struct {
 	funcs map[int64]string
 	// program says the binary is a program (viz trace), not tests.
 	program bool
+	// traceNames and traceHidden are each goroutine's name and hidden flag
+	// as the trace alone gives them, before the analysis names runners
+	// and hides the watchdog: lanes() tells a recording what changed.
+	traceNames  map[int64]string
+	traceHidden map[int64]bool
 }
 
 func newTestAnalysis(pkg string, tl *Timeline, events *testEvents) *testAnalysis {
@@ -48,9 +53,16 @@ func newTestAnalysis(pkg string, tl *Timeline, events *testEvents) *testAnalysis
 		names:    map[int64]string{},
 		runnerOf: map[int64]int64{},
 		funcs:    map[int64]string{},
+
+		traceNames:  make(map[int64]string, len(tl.Goroutines)),
+		traceHidden: map[int64]bool{},
 	}
 	for _, g := range tl.Goroutines {
 		a.byID[g.ID] = g
+		a.traceNames[g.ID] = g.Name
+		if g.Hidden {
+			a.traceHidden[g.ID] = true
+		}
 		if strings.Contains(g.Name, "."+watchFunc) || isTraceWriter(tl, g) {
 			g.Hidden = true
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/concviz/concviz/scenarios"
@@ -20,7 +21,9 @@ import (
 // zip archive (extension RecordingExt) that holds
 //
 //	trace.out    the untouched trace; unzipped, it opens in `go tool trace`
-//	meta.json    RecordingMeta: scenario, variant, outcome, Go version, time
+//	meta.json    RecordingMeta: scenario, variant, outcome, Go version, time,
+//	             and (optional) the names and hidden flags of lanes that
+//	             concviz's analysis gave and the trace cannot say
 //	report.json  the exact Report of the run (absent for a user's trace)
 //	stdout.txt   what the scenario printed (a copy of Report.Output)
 //	stderr.txt   the crash output and the race report (Report.Crash, .Race)
@@ -68,8 +71,36 @@ type RecordingMeta struct {
 	GoVersion string `json:"go_version"`
 	// Recorded is when the run ended.
 	Recorded time.Time `json:"recorded"`
-	// Name is the base name of the file a user's trace came from.
+	// Name is the base name of the file a user's trace came from, or what
+	// the recording is of (the package viz test ran).
 	Name string `json:"name,omitempty"`
+	// Names renames lanes: goroutine id (as in the trace) to the name the
+	// timeline shows. viz test names each test's goroutine after its test
+	// ("TestFoo", "TestFoo/sub"), which the trace cannot say: every one
+	// starts in testing.tRunner. Goroutines it does not list keep the name
+	// of their start function. Optional: recordings without it open with
+	// the trace's own names.
+	Names map[int64]string `json:"names,omitempty"`
+	// Hidden lists goroutines, by trace id, that the timeline hides beyond
+	// those the trace shows to be the runtime's: viz test's watchdog.
+	// Optional, like Names.
+	Hidden []int64 `json:"hidden,omitempty"`
+}
+
+// apply gives a timeline rebuilt from the recording's trace the lane names
+// and hidden flags that the meta carries.
+func (m *RecordingMeta) apply(tl *Timeline) {
+	if len(m.Names) == 0 && len(m.Hidden) == 0 {
+		return
+	}
+	for _, g := range tl.Goroutines {
+		if name, ok := m.Names[g.ID]; ok {
+			g.Name = name
+		}
+		if slices.Contains(m.Hidden, g.ID) {
+			g.Hidden = true
+		}
+	}
 }
 
 // Recording is a run in memory: the trace and what came with it.
@@ -236,6 +267,7 @@ func OpenRecording(data []byte, name string) (*Recording, *Timeline, error) {
 	if rec.Meta.Scenario == "" {
 		rec.Meta.Scenario, rec.Meta.Variant = tl.Scenario, tl.Variant
 	}
+	rec.Meta.apply(tl)
 	return rec, tl, nil
 }
 

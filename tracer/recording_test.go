@@ -56,7 +56,7 @@ func TestRecordingRoundTrip(t *testing.T) {
 			if !bytes.Equal(got, want) {
 				t.Errorf("report changed on the way:\ngot  %s\nwant %s", got, want)
 			}
-			if back.Meta != rec.Meta {
+			if !reflect.DeepEqual(back.Meta, rec.Meta) {
 				t.Errorf("meta = %+v, want %+v", back.Meta, rec.Meta)
 			}
 			if back.Meta.Scenario != tc.scenario || back.Meta.Outcome != res.Report.Outcome {
@@ -163,16 +163,6 @@ func TestOpenRecordingOfARawTrace(t *testing.T) {
 // entries is not a recording; a recording from a later format is refused
 // with a hint. None of them panics.
 func TestOpenRecordingRejects(t *testing.T) {
-	zipOf := func(files map[string]string) []byte {
-		var b bytes.Buffer
-		zw := zip.NewWriter(&b)
-		for name, body := range files {
-			w, _ := zw.Create(name)
-			w.Write([]byte(body))
-		}
-		zw.Close()
-		return b.Bytes()
-	}
 	good, err := os.ReadFile(fixture(t, "deadlock-cross-wait", "broken"))
 	if err != nil {
 		t.Fatal(err)
@@ -215,4 +205,16 @@ func TestRecordingOfAScenarioOutcome(t *testing.T) {
 	if rec.Meta.GoVersion == "" || rec.Meta.Recorded.IsZero() {
 		t.Errorf("meta lacks the Go version or the time: %+v", rec.Meta)
 	}
+}
+
+// zipOf is a zip archive of the given files, written by hand.
+func zipOf(files map[string]string) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for name, body := range files {
+		w, _ := zw.Create(name)
+		w.Write([]byte(body))
+	}
+	zw.Close()
+	return b.Bytes()
 }
