@@ -101,10 +101,14 @@ type BigInfo struct {
 
 // BigLanes is the answer of GET /api/big/{id}/lanes.
 type BigLanes struct {
-	// Total is the number of lanes so far; First is the position of the
-	// first lane listed.
-	Total int          `json:"total"`
-	First int          `json:"first"`
+	// Total is the number of lanes so far, or of those that match when the
+	// request has a match; First is the position of the first lane listed
+	// among them.
+	Total int `json:"total"`
+	First int `json:"first"`
+	// All is the number of lanes so far, whether they match or not, so
+	// that a view can say "12 of 4,359".
+	All   int          `json:"all"`
 	Lanes []index.Lane `json:"lanes"`
 }
 
@@ -366,7 +370,8 @@ func (s *Server) handleBig(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// handleBigLanes lists lanes by position: ?first=&count=.
+// handleBigLanes lists lanes by position, ?first=&count=, among all lanes
+// or, with ?match=, among those that match (index.Find).
 func (s *Server) handleBigLanes(w http.ResponseWriter, r *http.Request) {
 	b := s.bigByID(w, r)
 	if b == nil {
@@ -375,12 +380,22 @@ func (s *Server) handleBigLanes(w http.ResponseWriter, r *http.Request) {
 	p := params{r: r}
 	first := p.int("first", 0, 0, 1<<31-1)
 	count := p.int("count", 100, 1, index.MaxLanes)
+	match, filtered := p.match()
 	if p.err != nil {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: p.err.Error()})
 		return
 	}
-	lanes := b.x.Lanes(first, count, false)
-	writeJSON(w, http.StatusOK, BigLanes{Total: b.x.LaneCount(false), First: first, Lanes: lanes})
+	// The count of all lanes is read first: lanes only ever come, so that
+	// the matches are never more than all.
+	all := b.x.LaneCount(false)
+	ans := BigLanes{Total: all, First: first, All: all}
+	if filtered {
+		ans.Total, ans.Lanes = b.x.Find(match, first, count)
+		ans.All = max(all, ans.Total)
+	} else {
+		ans.Lanes = b.x.Lanes(first, count, false)
+	}
+	writeJSON(w, http.StatusOK, ans)
 }
 
 // maxLanePixels bounds count × px of a window request. A lane's answer
@@ -390,7 +405,8 @@ func (s *Server) handleBigLanes(w http.ResponseWriter, r *http.Request) {
 const maxLanePixels = 1 << 21
 
 // handleBigWindow answers a window: ?start=&end= in ns since the first
-// event, px the width on screen, first and count the lanes. Its body is the
+// event, px the width on screen, first and count the lanes, by position
+// among all lanes or, with match, among those that match. Its body is the
 // compact form of PROTOCOL.md, written by appendWindow.
 func (s *Server) handleBigWindow(w http.ResponseWriter, r *http.Request) {
 	b := s.bigByID(w, r)
@@ -403,6 +419,7 @@ func (s *Server) handleBigWindow(w http.ResponseWriter, r *http.Request) {
 	px := p.int("px", 0, 1, index.MaxPixels)
 	first := p.int("first", 0, 0, 1<<31-1)
 	count := p.int("count", 50, 1, index.MaxLanes)
+	match, filtered := p.match()
 	switch {
 	case p.err != nil:
 	case end <= start:
@@ -414,8 +431,19 @@ func (s *Server) handleBigWindow(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError{Error: p.err.Error()})
 		return
 	}
-	win := b.x.Window(index.Query{Start: start, End: end, Pixels: px, First: first, Count: count})
-	body := appendWindow(make([]byte, 0, 4096), win, first, b.x.LaneCount(false))
+	q := index.Query{Start: start, End: end, Pixels: px, First: first, Count: count}
+	total := b.x.LaneCount(false)
+	if filtered {
+		// The lanes are positions among the matches: the window asks for
+		// them by id, and its total is the number of matches.
+		total, q.IDs = b.x.FindIDs(match, first, count)
+		if len(q.IDs) == 0 {
+			// No id at all would mean lanes by position: ask for none.
+			q.Count = 0
+		}
+	}
+	win := b.x.Window(q)
+	body := appendWindow(make([]byte, 0, 4096), win, first, total)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(body)
@@ -470,6 +498,22 @@ func (p *params) int64(name string, def, lo, hi int64) int64 {
 		return 0
 	}
 	return n
+}
+
+// match returns the lane search of parameter match, and whether there is
+// one: an absent or blank match lists every lane. A search longer than
+// index.MaxMatch bytes is an error rather than cut, since its answer would
+// not be the one asked for.
+func (p *params) match() (string, bool) {
+	if p.err != nil {
+		return "", false
+	}
+	v := strings.TrimSpace(p.r.URL.Query().Get("match"))
+	if len(v) > index.MaxMatch {
+		p.err = fmt.Errorf("parameter match: %d bytes, want at most %d", len(v), index.MaxMatch)
+		return "", false
+	}
+	return v, v != ""
 }
 
 // int is int64 for parameters that fit an int.

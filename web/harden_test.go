@@ -35,7 +35,7 @@ var staticPaths = []string{"/", "/app.js", "/style.css", "/favicon.svg", "/timel
 
 // apiPaths are the API's routes.
 var apiPaths = []string{"/api/scenarios", "/api/scenarios/deadlock-cross-wait/source", "/api/scenarios/deadlock-cross-wait/diff",
-	"/api/states", "/api/start", "/api/recordings", "/api/recordings/0123456789abcdef", "/api/room", "/api/big", "/api/big/1", "/api/big/1/window", "/api/big/1/lanes", "/api/big/1/stacks/0",
+	"/api/states", "/api/start", "/api/recordings", "/api/recordings/0123456789abcdef", "/api/room", "/api/big", "/api/big/1", "/api/big/1/window", "/api/big/1/lanes", "/api/big/1/lanes?match=G1", "/api/big/1/window?match=worker", "/api/big/1/stacks/0",
 	"/api/nothing-here", "/pprof/0123456789abcdef/"}
 
 // rawRequest sends raw bytes as an HTTP request to addr and returns the

@@ -90,6 +90,7 @@ var routeTests = []struct {
 	{"GET", "/api/big/1", 404, `^application/json`, `"error":"no indexed trace \\"1\\""`},
 	{"GET", "/api/big/1/window?start=0&end=10&px=10", 404, `^application/json`, `no indexed trace`},
 	{"GET", "/api/big/1/lanes", 404, `^application/json`, `no indexed trace`},
+	{"GET", "/api/big/1/lanes?match=G1", 404, `^application/json`, `no indexed trace`},
 	{"GET", "/api/big/1/stacks/0", 404, `^application/json`, `no indexed trace`},
 	{"GET", "/api/nothing-here", 404, `^application/json`, `"error":"no such API route: /api/nothing-here"`},
 	{"POST", "/api/scenarios", 405, `^text/plain`, `(?i)method not allowed`},
