@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -20,15 +21,20 @@ import (
 // exit status 1 lets the command guard CI.
 var errFound = errors.New("problems found")
 
+// testOpensBrowser says whether viz test --open starts a browser on the
+// page it serves; tests of --open turn it off and read the page's API.
+var testOpensBrowser = true
+
 func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("test", "test [packages] [-run regexp] [-race] [--json] [--open] [--timeout D] [--hang-after D] [--trace-dir DIR] [-- test binary flags]", stderr)
+	fs := newFlagSet("test", "test [packages] [-run regexp] [-race] [--json] [--open [--addr HOST:PORT]] [--timeout D] [--hang-after D] [--trace-dir DIR] [-- test binary flags]", stderr)
 	run := fs.String("run", "", "run only the tests matching this regexp, as go test -run")
 	race := fs.Bool("race", false, "build the tests with the race detector and report each race with its test")
 	asJSON := fs.Bool("json", false, "print one JSON object per test (and per package problem outside any test)")
 	timeout := fs.Duration("timeout", tracer.DefaultTestTimeout, "stop a package's tests after this long, as go test -timeout")
 	hangAfter := fs.Duration("hang-after", tracer.DefaultHangAfter, "report a hang when every goroutine of a test stays blocked this long")
-	traceDir := fs.String("trace-dir", "", "keep each package's execution trace in `DIR`, for viz open or go tool trace")
-	open := fs.Bool("open", false, "then show the trace of the first package with a problem in the browser, until interrupted")
+	traceDir := fs.String("trace-dir", "", "keep each package's execution trace in `DIR`, for viz open or go tool trace, and beside it the recording (.concviz) of a package with a problem")
+	open := fs.Bool("open", false, "then show the first package with a problem in the browser, its lanes named after the tests and its report beside them, until interrupted")
+	addr := fs.String("addr", "127.0.0.1:0", "with --open, serve the page on `HOST:PORT`; port 0 picks a free port")
 	mine, binArgs := splitDashDash(args)
 	pkgs, err := parseArgs(fs, mine)
 	if err != nil {
@@ -45,6 +51,10 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *hangAfter <= 0 || *timeout <= 0 {
 		return usagef("test: --timeout and --hang-after must be positive")
+	}
+	// A wrong address is said before the tests run, not after.
+	if host, _, err := net.SplitHostPort(*addr); err != nil || !isLoopback(host) {
+		return usagef("test: --addr %q: want a loopback HOST:PORT (for example 127.0.0.1:0); the server runs code, so only viz serve --share listens beyond this machine", *addr)
 	}
 	opt := tracer.TestOptions{
 		Packages:  pkgs,
@@ -79,8 +89,14 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if *open && show != nil {
+		// The recording carries the report and the tests' names; a package
+		// without a problem has only its trace.
+		path := show.RecordingPath
+		if path == "" {
+			path = show.TracePath
+		}
 		fmt.Fprintf(stdout, "\nviz: showing %s%s\n", show.Package, testLanes(show))
-		if err := openTrace(ctx, show.TracePath, true, stdout, stderr); err != nil {
+		if err := openTraceAt(ctx, path, *addr, testOpensBrowser, stdout, stderr); err != nil {
 			return err
 		}
 	}
@@ -91,7 +107,7 @@ func cmdTest(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 // testLanes says which lane of the timeline runs which test with a
-// problem: the visualizer reads a plain trace, which names no test.
+// problem, so that the terminal's words lead to the page's lanes.
 func testLanes(p *tracer.PackageReport) string {
 	var parts []string
 	for _, t := range p.Tests {
@@ -105,12 +121,18 @@ func testLanes(p *tracer.PackageReport) string {
 	return ": " + strings.Join(parts, ", ")
 }
 
-// openTrace serves a kept trace in the visualizer, as viz open does, on a
-// free port, until ctx ends; browser says whether to open a browser on it.
+// openTrace serves a kept recording or trace in the visualizer, as viz
+// open does, on a free port, until ctx ends; browser says whether to open
+// a browser on it.
 func openTrace(ctx context.Context, path string, browser bool, stdout, stderr io.Writer) error {
-	// The trace is the user's, or temporary: no copy goes to the data
+	return openTraceAt(ctx, path, "127.0.0.1:0", browser, stdout, stderr)
+}
+
+// openTraceAt is openTrace on addr.
+func openTraceAt(ctx context.Context, path, addr string, browser bool, stdout, stderr io.Writer) error {
+	// The file is the user's, or temporary: no copy goes to the data
 	// directory of recordings.
-	args := []string{"--addr", "127.0.0.1:0", "--data=", path}
+	args := []string{"--addr", addr, "--data=", path}
 	if browser {
 		args = append([]string{"--open"}, args...)
 	}
@@ -151,6 +173,7 @@ type testLine struct {
 	NoTests    bool     `json:"no_tests,omitempty"`
 	Warnings   []string `json:"warnings,omitempty"`
 	Trace      string   `json:"trace,omitempty"`
+	Recording  string   `json:"recording,omitempty"`
 }
 
 func writeTestJSON(w io.Writer, p *tracer.PackageReport) {
@@ -166,6 +189,7 @@ func writeTestJSON(w io.Writer, p *tracer.PackageReport) {
 			NoTests:    p.NoTests,
 			Warnings:   p.Warnings,
 			Trace:      p.TracePath,
+			Recording:  p.RecordingPath,
 		}
 		if p.BuildError != "" {
 			pkg.Result = "fail"
@@ -221,7 +245,10 @@ func printPackage(w io.Writer, p *tracer.PackageReport) {
 	for _, warn := range p.Warnings {
 		fmt.Fprintf(w, "    warning: %s\n", warn)
 	}
-	if p.TracePath != "" {
+	switch {
+	case p.RecordingPath != "":
+		fmt.Fprintf(w, "    trace: %s\n    recording, with this report: %s (viz open %s)\n", p.TracePath, p.RecordingPath, p.RecordingPath)
+	case p.TracePath != "":
 		fmt.Fprintf(w, "    trace: %s (viz open %s)\n", p.TracePath, p.TracePath)
 	}
 	if p.Problem() {

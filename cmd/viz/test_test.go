@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/concviz/concviz/scenarios"
+	"github.com/concviz/concviz/web"
 )
 
 // The packages under testdata at the repository root have known leaks,
@@ -164,6 +168,102 @@ func TestOpenTrace(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("serving ended with %v", err)
+	}
+}
+
+// TestTestOpen checks what viz test --open serves for a package with a
+// problem: the recording kept beside its trace, whose report holds the
+// leaks the terminal printed and whose lanes are named after the tests.
+func TestTestOpen(t *testing.T) {
+	testOpensBrowser = false
+	defer func() { testOpensBrowser = true }()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out lockedText
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"test", "--open", "--trace-dir", dir, "../../testdata/leaky", "../../testdata/clean"}, &out, &out)
+	}()
+	url := ""
+	for deadline := time.Now().Add(60 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, rest, ok := strings.Cut(out.String(), "serving on "); ok {
+			url, _, _ = strings.Cut(rest, "\n")
+		}
+	}
+	if url == "" {
+		cancel()
+		t.Fatalf("not serving: %s (%v)", out.String(), <-done)
+	}
+	recPath := filepath.Join(dir, "github.com_concviz_concviz_testdata_leaky.concviz")
+	if !strings.Contains(out.String(), "recording, with this report: "+recPath) {
+		t.Errorf("output does not name the recording %s:\n%s", recPath, out.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "github.com_concviz_concviz_testdata_clean.concviz")); err == nil {
+		t.Errorf("a recording was kept of the clean package")
+	}
+
+	var start web.StartView
+	getJSON(t, url+"api/start", &start)
+	if len(start.Open) != 1 {
+		t.Fatalf("the page opens %v, want one recording", start.Open)
+	}
+	var v web.RecordingView
+	getJSON(t, url+"api/recordings/"+start.Open[0], &v)
+	if v.Report == nil {
+		t.Fatalf("the served recording has no report: %+v", v.Recording)
+	}
+	if v.Report.Outcome != scenarios.Leak || v.Recording.Name != "github.com/concviz/concviz/testdata/leaky" {
+		t.Errorf("served %q with outcome %s, want the leaky package with leak", v.Recording.Name, v.Report.Outcome)
+	}
+	lanes, byID := map[string]bool{}, map[int64]string{}
+	for _, g := range v.Timeline.Goroutines {
+		lanes[g.Name], byID[g.ID] = true, g.Name
+	}
+	for _, name := range []string{"TestFirstResult", "TestWatcher", "TestParallel", "TestParallel/leaks", "TestParallel/clean", "TestNoGoroutines"} {
+		if !lanes[name] {
+			t.Errorf("no lane named %s: %v", name, lanes)
+		}
+	}
+	if lanes["testing.tRunner"] {
+		t.Errorf("a lane is still named testing.tRunner: %v", lanes)
+	}
+	// Every leak the terminal printed is a finding on a lane of the page.
+	printed := strings.Count(out.String(), "leak: G")
+	if len(v.Report.Findings) != printed || printed == 0 {
+		t.Errorf("%d findings in the page, %d leaks printed:\n%s", len(v.Report.Findings), printed, out.String())
+	}
+	for _, f := range v.Report.Findings {
+		if f.Kind != scenarios.Leak || len(f.Goroutines) != 1 {
+			t.Errorf("finding %+v, want a leak of one goroutine", f)
+			continue
+		}
+		if name, ok := byID[f.Goroutines[0].ID]; !ok || name != f.Goroutines[0].Name {
+			t.Errorf("finding names G%d %s, which is no lane of the page", f.Goroutines[0].ID, f.Goroutines[0].Name)
+		}
+		if !strings.Contains(out.String(), f.Summary) {
+			t.Errorf("the page says %q, which the terminal did not", f.Summary)
+		}
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, errFound) {
+		t.Errorf("viz test --open ended with %v, want %v", err, errFound)
+	}
+}
+
+// getJSON decodes the JSON answer of a GET.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 }
 
