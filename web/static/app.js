@@ -53,6 +53,7 @@ import {player} from './player.js';
 import {presentation} from './present.js';
 import {reportView} from './report.js';
 import {applyRuntimeDelta, emptyRuntime, runtimeOf, runtimeView} from './runtime.js';
+import {fillKeys} from './shortcuts.js';
 import {stackView} from './stack.js';
 import {laneName, legend, timeline} from './timeline.js';
 
@@ -718,9 +719,14 @@ async function main() {
       notes.push(...(msg.timeline.warnings || []));
       if (msg.timeline.truncated) notes.push('The trace ended in the middle of a generation: what came after the last complete one is lost.');
     }
-    if (userTrace) {
+    if (userTrace && !report) {
       showTraceSummary(notes);
       setStatus('ended', `${recording?.name || 'trace'} · ${formatDuration(runEnd())}`);
+    } else if (userTrace) {
+      // A recording concviz made of the user's own code (viz test): its
+      // report, with no puzzle to explain it.
+      rep.show(report, null, notes);
+      setStatus('ended', `${recording?.name || 'trace'}: ${report.outcome} · ${formatDuration(runEnd())}`);
     } else if (report) {
       // The run's profile, when it recorded one, is linked from the report.
       const prof = msg.profile && msg.recording ? {base: `/pprof/${encodeURIComponent(msg.recording.id)}/`, kind: msg.profile} : null;
@@ -1143,12 +1149,28 @@ async function main() {
     const f = fs[i];
     tl.setFinding(i);
     rep.setActive(i, reveal);
-    setCursor(f.time_ns);
-    const lines = (f.locations || [])
-      .concat((f.goroutines || []).map((g) => g.location))
-      .filter((l) => l && baseOf(l.file) === scenario.file)
-      .map((l) => l.line);
-    code.setFocus([...new Set(lines)]);
+    if (userTrace) {
+      // No puzzle source to mark: the stack pane shows where the
+      // finding's first goroutine is at that moment.
+      // A leak is told from the end of its test, when the goroutine may
+      // not have reached its wait yet: the cursor goes on to the wait.
+      const g = (f.goroutines || []).find((r) => model.byID.has(r.id));
+      let at = f.time_ns;
+      if (g) {
+        selectGoroutine(g.id);
+        const spans = model.byID.get(g.id).spans;
+        const last = spans[spans.length - 1];
+        if (f.kind === 'leak' && last && last.start > at) at = last.start;
+      }
+      setCursor(at);
+    } else {
+      setCursor(f.time_ns);
+      const lines = (f.locations || [])
+        .concat((f.goroutines || []).map((g) => g.location))
+        .filter((l) => l && baseOf(l.file) === scenario.file)
+        .map((l) => l.line);
+      code.setFocus([...new Set(lines)]);
+    }
     const v = tl.view;
     if (f.time_ns < v.start || f.time_ns > v.end) tl.fit();
   }
@@ -1348,18 +1370,7 @@ async function main() {
   }
 
   function fillHelp() {
-    const dl = $('help-keys');
-    for (const [keys, what] of SHORTCUTS) {
-      const dt = document.createElement('dt');
-      for (const k of keys) {
-        const kbd = document.createElement('kbd');
-        kbd.textContent = k;
-        dt.append(kbd);
-      }
-      const dd = document.createElement('dd');
-      dd.textContent = what;
-      dl.append(dt, dd);
-    }
+    fillKeys($('help-keys'), SHORTCUTS);
   }
 
   // saveURL keeps the view in the address: scenario and variant as a new

@@ -36,8 +36,19 @@
 //   renders        the time to paint each window answered into its bitmap,
 //                  in ms (outside the frames)
 //   warnings, error, stats   the index's status as last polled
+//   filter         the lane filter: {match, known, total, all}: the text in
+//                  force ("" for none), whether an answer for it has come,
+//                  how many lanes match and how many there are
+//   helpOpen       whether the list of keys is open
+//
+// With a filter on, the lanes are the matching ones only (GET lanes and
+// window with match=, index.Find): positions, names and the window are
+// those among the matches, and since new matches only come after the old
+// ones while the trace is indexed, the refresh that shows the growing
+// prefix also brings the new matches.
 
 import {clampView, formatDuration, panView, ticks, timeToX, xToTime, zoomView} from './layout.js';
+import {keysDialog} from './shortcuts.js';
 
 // Geometry in CSS pixels.
 const LABEL_W = 210; // the lane-name column
@@ -76,6 +87,27 @@ const POLL_MS = 250;
 const REFRESH_MS = 500;
 // A failed window request is tried again after this long.
 const RETRY_MS = 1000;
+// The lane filter applies this long after the last key typed into it, so
+// that typing a name asks the server once rather than once a letter.
+const FILTER_MS = 120;
+// Every key and gesture the view handles, as listed behind "?".
+const SHORTCUTS = [
+  [['←', '→'], 'pan by a fifth of the view'],
+  [['+', '−'], 'zoom in / out (= and _ too)'],
+  [['0', 'Home'], 'fit the whole trace, and follow it while it is indexed'],
+  [['↑', '↓'], 'scroll the lanes by one'],
+  [['PageUp', 'PageDown'], 'scroll the lanes by a screen'],
+  [['End'], 'scroll to the last lane'],
+  [['/'], 'find goroutines: part of a name, or an id (G123 or 123); Enter goes back to the timeline'],
+  [['Esc'], 'clear the search; close this list'],
+  [['?'], 'this list'],
+  [['drag'], 'pan; dragging up and down scrolls the lanes'],
+  [['Shift', 'drag'], 'zoom to the time selected'],
+  [['Ctrl', 'wheel'], 'zoom in / out at the pointer (⌘ and the wheel on a Mac)'],
+  [['Shift', 'wheel'], 'pan (so does a sideways wheel or swipe)'],
+  [['wheel'], 'scroll the lanes'],
+  [['hover'], 'a span\'s state, reason, duration and stack'],
+];
 // The states that are waits (as in timeline.js).
 const BLOCKED = new Set([
   'blocked-send', 'blocked-recv', 'blocked-select', 'blocked-mutex', 'blocked-rwmutex',
@@ -121,6 +153,15 @@ export function bigView(id) {
   let info = null;
   // total is the number of lanes so far.
   let total = 0;
+  // match is the lane filter in force ("" for none), matchTotal the number
+  // of lanes that match it so far, and matchKnown says that an answer for
+  // it has come; filterGen counts the filter's changes, so that a late
+  // answer for an older one is dropped; filterTimer delays a change.
+  let match = '';
+  let matchTotal = 0;
+  let matchKnown = false;
+  let filterGen = 0;
+  let filterTimer = 0;
   // view is the time window on screen, in ns; follow keeps it fitted to
   // the indexed prefix until the user moves it.
   let view = {start: 0, end: 1e6};
@@ -174,8 +215,23 @@ export function bigView(id) {
   progress.max = 1;
   progress.value = 0;
   progress.setAttribute('aria-label', 'Indexing progress');
-  const keys = el('span', 'bigv-keys', 'drag or ← → pan · Ctrl+wheel or + − zoom · Shift+drag zoom to · 0 fit · wheel ↑ ↓ lanes');
-  bar.append(brand, title, status, progress);
+  const keys = el('span', 'bigv-keys', 'drag or ← → pan · Ctrl+wheel or + − zoom · Shift+drag zoom to · 0 fit · wheel ↑ ↓ lanes · / find · ? all keys');
+  const finder = document.createElement('input');
+  finder.type = 'search';
+  finder.className = 'lane-filter bigv-find';
+  finder.placeholder = 'Find goroutines (/): name, G123';
+  finder.setAttribute('aria-label', 'Find goroutines by name or id');
+  finder.spellcheck = false;
+  const helpButton = el('button', 'ghost', '?');
+  helpButton.type = 'button';
+  helpButton.title = 'Keyboard shortcuts (?)';
+  helpButton.setAttribute('aria-haspopup', 'dialog');
+  bar.append(brand, title, status, progress, finder, helpButton);
+  const help = keysDialog('Keyboard shortcuts', SHORTCUTS, [
+    'The view draws the window on screen at its resolution: spans shorter than a pixel are merged, '
+    + 'in the colour of the state that covered most of their time, or striped when none covered half.',
+  ]);
+  help.classList.add('bigv-help');
   const warn = el('div', 'bigv-warn');
   warn.setAttribute('role', 'alert');
   warn.hidden = true;
@@ -195,7 +251,7 @@ export function bigView(id) {
   const foot = el('div', 'bigv-foot');
   const legendEl = el('div', 'bigv-legend');
   foot.append(legendEl, keys);
-  document.body.append(bar, warn, wrap, foot);
+  document.body.append(bar, warn, wrap, foot, help);
   const ctx = canvas.getContext('2d');
 
   new ResizeObserver(() => schedule()).observe(scroll);
@@ -213,6 +269,12 @@ export function bigView(id) {
   canvas.addEventListener('pointerleave', () => { hover = null; hideTip(); });
   scroll.addEventListener('wheel', wheel, {passive: false});
   document.addEventListener('keydown', key);
+  finder.addEventListener('input', () => {
+    clearTimeout(filterTimer);
+    filterTimer = setTimeout(() => setMatch(finder.value), FILTER_MS);
+  });
+  finder.addEventListener('keydown', finderKey);
+  helpButton.addEventListener('click', () => toggleHelp());
 
   window.concvizBig = {
     get firstFrameAt() { return exposed.firstFrameAt; },
@@ -225,6 +287,8 @@ export function bigView(id) {
     get warnings() { return info?.stats.warnings || []; },
     get error() { return info?.error || ''; },
     get stats() { return info ? {...info.stats} : null; },
+    get filter() { return {match, known: matchKnown, total: match ? matchTotal : total, all: total}; },
+    get helpOpen() { return help.open; },
     viewport() {
       const g = geometry();
       return {start: view.start, end: view.end, now, lanes: g.rows, firstLane: g.firstLane, px: Math.round(g.x1 - g.x0)};
@@ -274,17 +338,7 @@ export function bigView(id) {
     const size = st.size || b.size;
     progress.value = size ? Math.min(1, st.bytes / size) : 0;
     progress.hidden = st.done;
-    if (b.error) {
-      status.textContent = b.error;
-      status.dataset.state = 'error';
-    } else if (st.done) {
-      status.textContent = `${fmtCount(st.events)} events · ${total.toLocaleString('en')} goroutines · ${formatDuration(now)}`;
-      status.dataset.state = 'ended';
-    } else {
-      const pct = size ? ` ${Math.floor(100 * st.bytes / size)}%` : '';
-      status.textContent = `Indexing${pct} · ${fmtMB(st.bytes)} of ${fmtMB(size)} · ${fmtCount(st.events)} events · ${total.toLocaleString('en')} goroutines`;
-      status.dataset.state = 'running';
-    }
+    showStatus();
     const notes = [...(st.warnings || [])];
     if (b.error) notes.unshift(b.error);
     warn.hidden = notes.length === 0;
@@ -292,6 +346,75 @@ export function bigView(id) {
     exposed.done = st.done;
     if (follow) view = fitted();
     schedule();
+  }
+
+  // showStatus writes the status line from the status last polled and the
+  // lane filter.
+  function showStatus() {
+    if (!info) return;
+    const st = info.stats;
+    const size = st.size || info.size;
+    if (info.error) {
+      status.textContent = info.error;
+      status.dataset.state = 'error';
+    } else if (st.done) {
+      status.textContent = `${fmtCount(st.events)} events · ${goroutinesText()} · ${formatDuration(now)}`;
+      status.dataset.state = 'ended';
+    } else {
+      const pct = size ? ` ${Math.floor(100 * st.bytes / size)}%` : '';
+      status.textContent = `Indexing${pct} · ${fmtMB(st.bytes)} of ${fmtMB(size)} · ${fmtCount(st.events)} events · ${goroutinesText()}`;
+      status.dataset.state = 'running';
+    }
+  }
+
+  // goroutinesText counts the lanes, and with a filter on those that match.
+  function goroutinesText() {
+    const all = `${total.toLocaleString('en')} goroutine${total === 1 ? '' : 's'}`;
+    if (!match) return all;
+    if (!matchKnown) return `finding “${match}” among ${all}`;
+    return `${matchTotal.toLocaleString('en')} of ${all} ${matchTotal === 1 ? 'matches' : 'match'} “${match}”`;
+  }
+
+  // shown is the number of lanes the view scrolls: every lane, or the
+  // matching ones.
+  function shown() {
+    return match ? matchTotal : total;
+  }
+
+  // setMatch puts a lane filter in force (text "" for none): the view
+  // starts again from the first lane, with no window and no names until the
+  // server answers for the new lanes, and the frames meanwhile say so.
+  function setMatch(text) {
+    clearTimeout(filterTimer);
+    const m = text.trim();
+    if (m === match) return;
+    match = m;
+    matchTotal = 0;
+    matchKnown = false;
+    filterGen++;
+    if (inflight) inflight.ctl.abort();
+    inflight = null;
+    win = null;
+    names.clear();
+    nameBlocks.clear();
+    scroll.scrollTop = 0;
+    hideTip();
+    showStatus();
+    schedule();
+  }
+
+  // matched records an answer's count of lanes, for filter m: all of them,
+  // or with a filter those that match (and all, the count of every lane,
+  // when the answer has it).
+  function matched(m, count, all) {
+    if (m) {
+      matchTotal = Math.max(matchKnown ? matchTotal : 0, count);
+      matchKnown = true;
+      if (all != null) total = Math.max(total, all);
+    } else {
+      total = Math.max(total, count);
+    }
+    showStatus();
   }
 
   // ---- view ----
@@ -348,7 +471,7 @@ export function bigView(id) {
     const px = Math.max(1, Math.min(MAX_PIXELS, Math.round((g.x1 - g.x0) * (end - start) / width)));
     const first = Math.max(0, g.firstLane - OVERSCAN_LANES);
     const count = Math.max(1, Math.min(MAX_LANES, g.rows + 2 * OVERSCAN_LANES));
-    return {start, end, px: Math.min(px, Math.floor(MAX_LANE_PIXELS / count)), first, count};
+    return {start, end, px: Math.min(px, Math.floor(MAX_LANE_PIXELS / count)), first, count, match};
   }
 
   // covers says that an answer to q serves the view: it spans the view's
@@ -357,8 +480,8 @@ export function bigView(id) {
     if (!q) return false;
     const res = (q.end - q.start) / q.px;
     const want = (view.end - view.start) / Math.max(1, g.x1 - g.x0);
-    const lastLane = Math.min(g.firstLane + g.rows, Math.max(total, 1));
-    return q.start <= Math.max(0, view.start) && q.end >= Math.min(view.end, Math.max(now, view.end)) &&
+    const lastLane = Math.min(g.firstLane + g.rows, Math.max(shown(), 1));
+    return q.match === match && q.start <= Math.max(0, view.start) && q.end >= Math.min(view.end, Math.max(now, view.end)) &&
       q.first <= g.firstLane && q.first + q.count >= lastLane &&
       res <= want * RES_SLACK && res >= want / RES_SLACK;
   }
@@ -389,7 +512,8 @@ export function bigView(id) {
     exposed.requests.push({...q});
     if (exposed.requests.length > 5000) exposed.requests.splice(0, 2500);
     try {
-      const res = await fetch(`${api}/window?start=${q.start}&end=${q.end}&px=${q.px}&first=${q.first}&count=${q.count}`, {signal: ctl.signal, cache: 'no-store'});
+      const filter = q.match ? `&match=${encodeURIComponent(q.match)}` : '';
+      const res = await fetch(`${api}/window?start=${q.start}&end=${q.end}&px=${q.px}&first=${q.first}&count=${q.count}${filter}`, {signal: ctl.signal, cache: 'no-store'});
       const body = await res.json();
       if (res.status === 404) {
         // The trace is gone (an upload evicted for newer ones): the
@@ -404,7 +528,7 @@ export function bigView(id) {
       await renderWindow(w);
       if (inflight !== mine) return;
       win = w;
-      total = Math.max(total, body.total);
+      matched(q.match, body.total);
       now = Math.max(now, body.now_ns);
       if (follow) view = fitted();
       exposed.ready = true;
@@ -451,16 +575,21 @@ export function bigView(id) {
     const block = Math.floor(pos / NAME_BLOCK) * NAME_BLOCK;
     if (!nameBlocks.has(block)) {
       nameBlocks.add(block);
-      fetch(`${api}/lanes?first=${block}&count=${NAME_BLOCK}`, {cache: 'no-store'})
+      // The names of another filter than the one in force are dropped.
+      const gen = filterGen;
+      const m = match;
+      const filter = m ? `&match=${encodeURIComponent(m)}` : '';
+      fetch(`${api}/lanes?first=${block}&count=${NAME_BLOCK}${filter}`, {cache: 'no-store'})
         .then((r) => r.json())
         .then((b) => {
+          if (gen !== filterGen) return;
           b.lanes.forEach((l, i) => names.set(block + i, l));
-          total = Math.max(total, b.total);
+          matched(m, b.total, b.all);
           // A block still filling (the index grows) is asked for again.
           if (b.lanes.length < NAME_BLOCK) nameBlocks.delete(block);
           schedule();
         })
-        .catch(() => nameBlocks.delete(block));
+        .catch(() => { if (gen === filterGen) nameBlocks.delete(block); });
     }
     return null;
   }
@@ -476,7 +605,7 @@ export function bigView(id) {
     const t0 = performance.now();
     const g = geometry();
     const dpr = window.devicePixelRatio || 1;
-    spacer.style.height = `${Math.max(0, AXIS_H + total * LANE_H + LANE_H - g.h)}px`;
+    spacer.style.height = `${Math.max(0, AXIS_H + shown() * LANE_H + LANE_H - g.h)}px`;
     canvas.style.height = `${g.h}px`;
     if (canvas.width !== Math.round(g.w * dpr) || canvas.height !== Math.round(g.h * dpr)) {
       canvas.width = Math.round(g.w * dpr);
@@ -486,7 +615,7 @@ export function bigView(id) {
     ctx.fillStyle = colors.panel;
     ctx.fillRect(0, 0, g.w, g.h);
     const spans = drawLanes(g);
-    if (!win) drawWaiting(g);
+    if (!win || (match && matchKnown && matchTotal === 0)) drawWaiting(g);
     drawLabels(g);
     drawAxis(g);
     drawSelection(g);
@@ -574,7 +703,7 @@ export function bigView(id) {
     ctx.imageSmoothingEnabled = false;
     for (let r = 0; r < g.rows + 1; r++) {
       const pos = g.firstLane + r;
-      if (pos >= total) break;
+      if (pos >= shown()) break;
       const y = AXIS_H + r * LANE_H - g.offset;
       if (r % 2 === 1) {
         ctx.fillStyle = colors.laneAlt;
@@ -633,7 +762,7 @@ export function bigView(id) {
     ctx.textBaseline = 'middle';
     for (let r = 0; r < g.rows + 1; r++) {
       const pos = g.firstLane + r;
-      if (pos >= total) break;
+      if (pos >= shown()) break;
       const y = AXIS_H + r * LANE_H - g.offset;
       if (r % 2 === 1) {
         ctx.fillStyle = colors.laneAlt;
@@ -698,7 +827,12 @@ export function bigView(id) {
     }
     ctx.textAlign = 'left';
     ctx.font = `600 11px ${colors.sans}`;
-    ctx.fillText('GOROUTINE', 10, AXIS_H / 2);
+    // With a filter on, the lane column says how many lanes match.
+    const head = match && matchKnown ? `GOROUTINES · ${matchTotal.toLocaleString('en')} OF ${total.toLocaleString('en')}` : 'GOROUTINE';
+    ctx.fillStyle = colors.panel;
+    ctx.fillRect(0, 0, LABEL_W - 8, AXIS_H - 1);
+    ctx.fillStyle = match ? colors.accent : colors.muted;
+    ctx.fillText(head, 10, AXIS_H / 2);
   }
 
   // drawWaiting says, until a window is answered, what the view waits for.
@@ -706,6 +840,10 @@ export function bigView(id) {
     let text = 'Reading the trace…';
     if (info?.error) text = info.error;
     else if (info && !info.ready) text = `Indexing the first generation of the trace… (${fmtMB(info.stats.bytes)} read)`;
+    else if (match && !matchKnown) text = `Finding the goroutines that match “${match}”…`;
+    else if (match && matchTotal === 0) {
+      text = `No goroutine matches “${match}”${info?.stats.done ? '' : ' yet'}: Esc shows them all.`;
+    }
     ctx.font = `13px ${colors.sans}`;
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
@@ -807,8 +945,20 @@ export function bigView(id) {
 
   function key(e) {
     if (e.target instanceof HTMLInputElement || e.altKey || e.ctrlKey || e.metaKey) return;
+    // The list of keys handles its own (Escape closes it).
+    if (help.open) return;
     const w = view.end - view.start;
     switch (e.key) {
+      case '?': toggleHelp(); break;
+      case '/':
+        finder.focus();
+        finder.select();
+        break;
+      case 'Escape':
+        if (!match && !finder.value) return;
+        finder.value = '';
+        setMatch('');
+        break;
       case '+': case '=': zoomBy(1 / ZOOM_STEP); break;
       case '-': case '_': zoomBy(ZOOM_STEP); break;
       case '0': case 'Home': fit(); break;
@@ -822,6 +972,26 @@ export function bigView(id) {
       default: return;
     }
     e.preventDefault();
+  }
+
+  // finderKey handles the search box's own keys: Escape clears the filter
+  // and Enter keeps it, both going back to the timeline's keys.
+  function finderKey(e) {
+    if (e.key === 'Escape') {
+      finder.value = '';
+      setMatch('');
+    } else if (e.key === 'Enter') {
+      setMatch(finder.value);
+    } else {
+      return;
+    }
+    e.preventDefault();
+    canvas.focus();
+  }
+
+  function toggleHelp() {
+    if (help.open) help.close();
+    else help.showModal();
   }
 
   // ---- tooltip ----
