@@ -224,3 +224,42 @@ func thousands(n int) string {
 	}
 	return s
 }
+
+// TestBigFindScreenshot filters the view of a large trace given with
+// -bigtrace while it is indexed, for a person to look at and for the time
+// from the last key to the frame of the matches: it is not part of the
+// suite. go test ./web -run TestBigFindScreenshot -bigshot OUT.png -bigtrace FILE -v
+func TestBigFindScreenshot(t *testing.T) {
+	if *bigShot == "" || *bigFile == "" {
+		t.Skip("give -bigshot OUT.png -bigtrace FILE")
+	}
+	b := newBrowserWith(t, 1440, 900, Options{Big: []BigTrace{{Path: *bigFile}}})
+	if _, err := chromedp.Run(b.ctx, chromedp.Navigate(b.base)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[bool](`!!window.concvizBig`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	waitBig(t, b, "a first frame", func(st bigPage) bool { return st.FirstFrameAt != nil })
+	eval[any](t, b, `document.querySelector('.bigv-canvas').focus()`)
+	// The name of the lane in the middle of those listed so far.
+	var lanes BigLanes
+	getJSON(t, b.base+"api/big/1/lanes?count=1000", &lanes)
+	name := lanes.Lanes[len(lanes.Lanes)/2].Name
+	b.pressSlash(t)
+	b.typeText(t, name)
+	typed := time.Now()
+	st := waitBig(t, b, "the matches drawn", func(st bigPage) bool {
+		return readFilter(t, b).Known && len(st.Drawn) > 0 && st.Drawn[0].Name == name && drawnSpans(st) > 0
+	})
+	f := readFilter(t, b)
+	t.Logf("%q: %d of %d lanes match; drawn %v after the last key (a %d ms debounce included), done %v", name, f.Total, f.All, time.Since(typed).Round(time.Millisecond), 120, st.Done)
+	time.Sleep(500 * time.Millisecond)
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(*bigShot, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -53,9 +53,8 @@ func (x *Index) FindIDs(match string, first, count int) (total int, ids []int64)
 
 // matcher is one search, prepared once for all the lanes it is held to.
 type matcher struct {
-	// text is the search, folded to lower case if it is ASCII; fold says
-	// that it is, so that names can be compared byte by byte without
-	// allocating.
+	// text is the search in lower case; fold says that it is ASCII, so
+	// that names can be compared byte by byte without allocating.
 	text string
 	fold bool
 	// id is the goroutine id the search names, or -1.
@@ -78,11 +77,7 @@ func newMatcher(match string) matcher {
 		m.id = id
 	}
 	m.fold = isASCII(match)
-	if m.fold {
-		m.text = strings.ToLower(match)
-	} else {
-		m.text = match
-	}
+	m.text = strings.ToLower(match)
 	return m
 }
 
@@ -92,7 +87,7 @@ func (m *matcher) matches(ln *lane) bool {
 		return true
 	}
 	if !m.fold {
-		return strings.Contains(strings.ToLower(ln.name), strings.ToLower(m.text))
+		return strings.Contains(strings.ToLower(ln.name), m.text)
 	}
 	return containsFold(ln.name, m.text)
 }

@@ -209,4 +209,24 @@ func TestFindBig(t *testing.T) {
 		slices.Sort(times)
 		t.Logf("Find(%q): %d matches, p50 %v, max %v", match, total, times[n/2], times[n-1])
 	}
+	// What a filtered view's window costs: the ids of a screen of matches,
+	// then their spans over the whole trace at 1920 pixels.
+	now := x.Stats().Now
+	for _, match := range []string{"main", strings.ToUpper(mid.Name)} {
+		const n = 20
+		times := make([]time.Duration, n)
+		spans := 0
+		for i := range n {
+			t0 := time.Now()
+			_, ids := x.FindIDs(match, 100, 60)
+			w := x.Window(Query{Start: 0, End: now, Pixels: 1920, IDs: ids})
+			times[i] = time.Since(t0)
+			spans = 0
+			for _, l := range w.Lanes {
+				spans += len(l.Spans)
+			}
+		}
+		slices.Sort(times)
+		t.Logf("FindIDs(%q, 100, 60) and their window at 1920 px (%d spans): p50 %v, max %v", match, spans, times[n/2], times[n-1])
+	}
 }

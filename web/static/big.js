@@ -241,7 +241,7 @@ export function bigView(id) {
   canvas.className = 'bigv-canvas';
   canvas.tabIndex = 0;
   canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', 'Goroutine timeline of a large trace. Left and right pan, plus and minus zoom, up and down scroll the lanes, 0 fits.');
+  canvas.setAttribute('aria-label', 'Goroutine timeline of a large trace. Left and right pan, plus and minus zoom, up and down scroll the lanes, 0 fits, slash finds goroutines, question mark lists every key.');
   const spacer = el('div', 'bigv-spacer');
   scroll.append(canvas, spacer);
   const tooltip = el('div', 'tooltip');
