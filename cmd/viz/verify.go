@@ -25,6 +25,29 @@ type verifyRow struct {
 	Observed map[scenarios.Outcome]int `json:"observed"`
 	// Errors counts runs that viz itself could not complete.
 	Errors int `json:"errors,omitempty"`
+	// Misses says why runs ended otherwise than expected, one line a run.
+	Misses []string `json:"misses,omitempty"`
+}
+
+// missText says in one line why a run did not end as expected: its worst
+// finding's summary, and the first line of a crash's output, so that a
+// teacher who sees a miss in the table knows what happened without running
+// it again.
+func missText(run int, rep *tracer.Report) string {
+	text := fmt.Sprintf("run %d: %s", run, rep.Outcome)
+	for _, f := range rep.Findings {
+		if f.Kind == rep.Outcome {
+			text += ": " + f.Summary
+			break
+		}
+	}
+	if first, _, _ := strings.Cut(strings.TrimSpace(rep.Crash), "\n"); first != "" {
+		text += " (" + first + ")"
+	}
+	for _, w := range rep.Warnings {
+		text += "; warning: " + w
+	}
+	return text
 }
 
 func (r *verifyRow) ok() bool { return r.Matched == r.Runs }
@@ -59,7 +82,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, s := range list {
 		for _, v := range s.Variants {
 			row := &verifyRow{Scenario: s.ID, Variant: v.Name, Expected: v.Expect, Observed: map[scenarios.Outcome]int{}}
-			for range *count {
+			for run := range *count {
 				res, err := tracer.Run(ctx, tracer.RunOptions{Scenario: s.ID, Variant: v.Name, Timeout: *timeout, OnStatus: statusTo(stderr)})
 				if ctx.Err() != nil {
 					return fmt.Errorf("verify: interrupted: %w", ctx.Err())
@@ -73,6 +96,10 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				row.Observed[res.Report.Outcome]++
 				if res.Report.Outcome == v.Expect {
 					row.Matched++
+				} else {
+					miss := missText(run+1, res.Report)
+					row.Misses = append(row.Misses, miss)
+					fmt.Fprintf(stderr, "viz: verify %s %s %s\n", s.ID, v.Name, miss)
 				}
 			}
 			rows = append(rows, row)
