@@ -186,6 +186,32 @@ func testEnd(r *Goroutine) int64 {
 	return -1
 }
 
+// neverRan reports whether a goroutine was created and then only waited to
+// run: it has no span but runnable ones.
+func neverRan(g *Goroutine) bool {
+	for _, sp := range g.Spans {
+		if sp.State != StateRunnable {
+			return false
+		}
+	}
+	return len(g.Spans) > 0
+}
+
+// endOfTest is when the test run by runner r ended: its runner's end, or,
+// for a test that reported its result while its runner had not yet exited
+// when the trace stopped (a parallel subtest signals its parent and then
+// exits, and the binary may end in between), the start of the runner's
+// last span. It is -1 for a test that never ended.
+func (a *testAnalysis) endOfTest(r *Goroutine) int64 {
+	if t := testEnd(r); t >= 0 {
+		return t
+	}
+	if n := len(r.Spans); n > 0 && a.events.result[a.names[r.ID]] != "" {
+		return r.Spans[n-1].Start
+	}
+	return -1
+}
+
 // counted reports whether a goroutine is the user's: neither the
 // harness's, the testing package's, nor the runtime's.
 func (a *testAnalysis) counted(g *Goroutine) bool {
@@ -337,12 +363,17 @@ func (a *testAnalysis) leaks() []testFinding {
 			// Started by init or TestMain: not any test's.
 			continue
 		}
-		testDone := testEnd(a.byID[r])
+		testDone := a.endOfTest(a.byID[r])
 		if testDone < 0 {
 			// The test never ended: a hang, or the binary died.
 			continue
 		}
-		stuck := last.State.Blocked() && last.State != StateSleep
+		// A goroutine that never ran at all had been started and left by its
+		// test: the testing package stops the trace as soon as the last
+		// test ends, often before the scheduler gets to a goroutine that a
+		// test started just before it returned. It outlived its test as
+		// surely as a blocked one.
+		stuck := last.State.Blocked() && last.State != StateSleep || neverRan(g)
 		if !stuck && end-testDone < int64(leakGrace) {
 			continue
 		}
@@ -362,6 +393,9 @@ func (a *testAnalysis) leak(g *Goroutine, last Span, at int64, when string) Find
 	}
 	f := Finding{Kind: scenarios.Leak, Goroutines: []GoroutineRef{ref}, Locations: []Location{}, Time: at}
 	what := waitPhrase(ref.State, ref.Reason, ref.Location.Source)
+	if neverRan(g) {
+		what = "had not yet begun to run"
+	}
 	where := ""
 	if ref.Location.File != "" {
 		where = fmt.Sprintf(" at %s:%d", baseName(ref.Location.File), ref.Location.Line)
