@@ -74,9 +74,12 @@ func TestUploadChunkedOverCap(t *testing.T) {
 	const limit = 1 << 20
 	s, ts := newTestServer(t, Options{MaxUpload: limit})
 	h0 := heapInUse()
+	// sent is written by the writer and read once it has ended.
 	var sent int64
 	pr, pw := io.Pipe()
+	wrote := make(chan struct{})
 	go func() {
+		defer close(wrote)
 		chunk := bytes.Repeat([]byte("z"), 32<<10)
 		for sent < 256<<20 {
 			n, err := pw.Write(chunk)
@@ -91,6 +94,7 @@ func TestUploadChunkedOverCap(t *testing.T) {
 	req.ContentLength = -1 // chunked
 	resp, err := ts.Client().Do(req)
 	pr.CloseWithError(io.ErrClosedPipe)
+	<-wrote
 	if err != nil {
 		t.Fatalf("post: %v", err)
 	}
