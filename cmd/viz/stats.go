@@ -1,15 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/concviz/concviz/tracer"
 	"github.com/concviz/concviz/tracer/index"
 )
 
@@ -18,8 +21,8 @@ import (
 // runs), without serving, and prints one JSON line of figures to measure
 // large traces by. A progress bar goes to stderr when it is a terminal. A
 // truncated trace is indexed up to its last complete generation, with its
-// warnings in the JSON and on stderr; a file that is not a trace is an
-// error.
+// warnings in the JSON and on stderr; a saved recording is indexed from
+// the trace inside it; a file that is neither is an error.
 func openStats(ctx context.Context, path string, stdout, stderr io.Writer) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -30,12 +33,30 @@ func openStats(ctx context.Context, path string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("open trace: %w", err)
 	}
-	bar := newProgressBar(stderr, fi.Size())
+	// A saved recording (.concviz, capped at a run's trace cap) holds its
+	// trace inside: that is what is indexed.
+	var in io.Reader = f
+	size := fi.Size()
+	magic := make([]byte, 4)
+	if n, _ := io.ReadFull(f, magic); tracer.IsArchive(magic[:n]) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("open recording: %w", err)
+		}
+		rec, err := tracer.LoadRecording(data, filepath.Base(path))
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		in, size = bytes.NewReader(rec.Trace), int64(len(rec.Trace))
+	} else if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("open trace: %w", err)
+	}
+	bar := newProgressBar(stderr, size)
 	start := time.Now()
 	x := index.New()
 	errc := make(chan error, 1)
 	go func() {
-		errc <- x.Build(ctx, f, index.Options{Size: fi.Size(), Progress: bar.update})
+		errc <- x.Build(ctx, in, index.Options{Size: size, Progress: bar.update})
 	}()
 	<-x.Ready()
 	ready := time.Since(start)

@@ -106,3 +106,33 @@ func TestProgressText(t *testing.T) {
 		}
 	}
 }
+
+// A saved recording is indexed from the trace inside it: its figures are
+// those of the raw trace.
+func TestOpenStatsRecording(t *testing.T) {
+	raw, err := os.ReadFile(statsFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "run.concviz")
+	if err := tracer.NewRecording(raw, nil).SaveFile(path); err != nil {
+		t.Fatal(err)
+	}
+	stats := func(p string) statsLine {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		if err := openStats(context.Background(), p, &stdout, &stderr); err != nil {
+			t.Fatalf("openStats %s: %v", p, err)
+		}
+		var l statsLine
+		if err := json.Unmarshal(stdout.Bytes(), &l); err != nil {
+			t.Fatalf("decode %q: %v", stdout.String(), err)
+		}
+		return l
+	}
+	want, got := stats(statsFixture), stats(path)
+	if got.Events != want.Events || got.Goroutines != want.Goroutines || got.Spans != want.Spans || got.DurationNS != want.DurationNS {
+		t.Errorf("the recording gives %d events, %d goroutines, %d spans, %d ns; its trace %d, %d, %d, %d",
+			got.Events, got.Goroutines, got.Spans, got.DurationNS, want.Events, want.Goroutines, want.Spans, want.DurationNS)
+	}
+}
