@@ -19,8 +19,6 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-
-	"github.com/concviz/concviz/tracer/index"
 )
 
 // bigFilter is window.concvizBig.filter, as documented in big.js.
@@ -66,28 +64,7 @@ func (b *browser) typeText(t *testing.T, text string) {
 }
 
 func TestBigFindBrowser(t *testing.T) {
-	dir := t.TempDir()
-	path := generationsTrace(t, dir)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	final, err := index.Open(t.Context(), path, index.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The name most lanes have: the goroutines every batch starts, which
-	// keep coming while the trace is indexed.
-	count := map[string]int{}
-	for _, l := range final.Lanes(0, final.LaneCount(false), false) {
-		count[l.Name]++
-	}
-	name := ""
-	for n, c := range count {
-		if c > count[name] {
-			name = n
-		}
-	}
+	path, data, final, name := findFixture(t)
 	wantTotal, _ := final.Find(name, 0, 0)
 
 	gate := make(chan struct{})

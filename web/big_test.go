@@ -236,10 +236,7 @@ func TestBigAPI(t *testing.T) {
 	})
 
 	t.Run("bad input", func(t *testing.T) {
-		for _, c := range []struct {
-			path, want string
-			status     int
-		}{
+		checkAPIErrors(t, base, []apiErrorCase{
 			{"/api/big/2", "no indexed trace", 404},
 			{"/api/big/x/window?start=0&end=10&px=10", "no indexed trace", 404},
 			{"/api/big/1/window?start=0&end=10", "missing parameter px", 400},
@@ -256,18 +253,7 @@ func TestBigAPI(t *testing.T) {
 			{"/api/big/1/lanes?first=abc", "want an integer", 400},
 			{"/api/big/1/stacks/-1", "want a stack index", 400},
 			{"/api/big/1/stacks/99999999", "no stack", 404},
-		} {
-			resp, err := http.Get(base + c.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var e apiError
-			json.NewDecoder(resp.Body).Decode(&e)
-			resp.Body.Close()
-			if resp.StatusCode != c.status || !strings.Contains(e.Error, c.want) {
-				t.Errorf("GET %s: %d %q, want %d with %q", c.path, resp.StatusCode, e.Error, c.status, c.want)
-			}
-		}
+		})
 	})
 
 	t.Run("host check", func(t *testing.T) {
@@ -383,4 +369,55 @@ func clipText(s string) string {
 		return s[:600] + "…"
 	}
 	return s
+}
+
+// apiErrorCase is a request that must fail: its status, and a part of its
+// error's text.
+type apiErrorCase struct {
+	path, want string
+	status     int
+}
+
+// checkAPIErrors sends each case's GET to base and checks its status and
+// error text.
+func checkAPIErrors(t *testing.T, base string, cases []apiErrorCase) {
+	t.Helper()
+	for _, c := range cases {
+		resp, err := http.Get(base + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e apiError
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || !strings.Contains(e.Error, c.want) {
+			t.Errorf("GET %.80s: %d %q, want %d with %q", c.path, resp.StatusCode, e.Error, c.status, c.want)
+		}
+	}
+}
+
+// findFixture is a trace of many generations for the lane filter's tests,
+// its finished index, and the name most of its lanes have (the goroutines
+// each batch starts, which keep coming while the trace is indexed).
+func findFixture(t *testing.T) (path string, data []byte, final *index.Index, common string) {
+	t.Helper()
+	path = generationsTrace(t, t.TempDir())
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err = index.Open(t.Context(), path, index.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, l := range final.Lanes(0, final.LaneCount(false), false) {
+		count[l.Name]++
+	}
+	for name, n := range count {
+		if n > count[common] {
+			common = name
+		}
+	}
+	return path, data, final, common
 }

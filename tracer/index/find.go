@@ -15,8 +15,10 @@ const MaxMatch = 200
 // A lane matches when its name contains match, ignoring case, or when match
 // is its goroutine id ("123" or "G123"); surrounding spaces are ignored,
 // and an empty match matches every lane. Hidden lanes never match, as
-// Lanes leaves them out. As the index grows, new matches only ever come
-// after the old ones, so that a view's positions stay valid.
+// Lanes leaves them out. As the index grows, new matches mostly come after
+// the old ones; a lane renamed once its first stack shows the function it
+// runs (one that sync.WaitGroup.Go started) can join among them, so a
+// view that filters while the trace is indexed asks again as it refreshes.
 //
 // It scans every lane's name under the read lock: tens of thousands of
 // lanes take a millisecond or so, far less than one window costs.
